@@ -1,0 +1,85 @@
+// Every message between the extension host and the server, typed once and
+// imported by both sides. One line above each says who sends it and when.
+import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type Direction = 'AtoB' | 'BtoA';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Why each better backend was not taken, e.g. "tensorflow: @tensorflow/tfjs-node is not installed". */
+  skipped: string[];
+  tfjsVersion: string;
+  threads?: number;
+}
+
+export interface ServerStatus {
+  backend: BackendInfo;
+  /** What the server is doing now; undefined when idle. */
+  task?: string;
+}
+
+/** What a model file or folder holds, as detected from its keys and shapes. */
+export interface ModelSummary {
+  path: string;
+  format: 'pth' | 'run' | 'tfjs';
+  /** Official netG / netD name: resnet_9blocks, resnet_6blocks, unet_128, unet_256, basic, n_layers, pixel. */
+  architecture: string;
+  role: 'generator' | 'discriminator';
+  ngf: number;
+  norm: 'instance' | 'batch' | 'none';
+  inputNc: number;
+  outputNc: number;
+  parameters: number;
+  /** Sides of inputs must be multiples of this. */
+  sizeMultiple: number;
+}
+
+export interface TranslateParams extends WorkDoneProgressParams {
+  /** Absolute paths: one folder, or one or more image files. */
+  inputs: string[];
+  /** A .pth state dict, a training run folder, or a tfjs model.json. */
+  model: string;
+  direction: Direction;
+  /** Output folder; default a new sibling `<folder>-to-B` (or -to-A) that never overwrites. */
+  outDir?: string;
+  /** Official --eval: BatchNorm running statistics, no dropout. */
+  eval: boolean;
+  /** Resize each output back to its input's size. */
+  keepSize: boolean;
+}
+
+export interface TranslatedItem {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+}
+
+export interface SkippedItem {
+  input: string;
+  reason: string;
+}
+
+export interface TranslateResult {
+  outDir: string;
+  model: ModelSummary;
+  translated: TranslatedItem[];
+  /** Image-named files that could not be read, with the reason. */
+  unreadable: SkippedItem[];
+  /** Files skipped because they are not images. */
+  nonImages: number;
+  cancelled: boolean;
+  seconds: number;
+  imagesPerSecond: number;
+  backend: BackendName;
+}
+
+// extension → server, on request: backend and current task.
+export const StatusRequest = new RequestType0<ServerStatus, void>('domainTranslator/status');
+// server → extension, whenever the backend or the current task changes.
+export const StatusNotification = new NotificationType<ServerStatus>('domainTranslator/statusChanged');
+// extension → server, when the user picks a model: what it is, or a clear error.
+export const InspectModelRequest = new RequestType<{ path: string }, ModelSummary, void>('domainTranslator/inspectModel');
+// extension → server, from "Translate to Domain A/B": translates with work-done progress; cancellable.
+export const TranslateRequest = new RequestType<TranslateParams, TranslateResult, void>('domainTranslator/translate');

@@ -1,0 +1,78 @@
+// Picks the fastest backend that loads: native TensorFlow (tfjs-node), then
+// wasm, then the pure-JS cpu backend, and records why each better one was not
+// taken, so the status bar and the log can say it.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as path from 'node:path';
+import type { BackendInfo, BackendName } from '../protocol/server';
+
+const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+let current: BackendInfo | undefined;
+
+function message(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  return (e?.message ?? String(err)).split('\n')[0];
+}
+
+async function tryBackend(name: BackendName): Promise<void> {
+  if (name === 'tensorflow') {
+    // tfjs-node registers the 'tensorflow' backend on the shared tfjs-core when required.
+    require('@tensorflow/tfjs-node');
+  } else if (name === 'wasm') {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dir + path.sep);
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  // A real op proves the kernels run, not only that the module loaded.
+  const v = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]);
+  if (v !== 3) throw new Error(`self-test gave ${v}`);
+}
+
+/**
+ * Initialise the best available backend. `wanted` (or DOMAIN_TRANSLATOR_BACKEND)
+ * forces one; a forced backend that fails is an error, not a silent fallback.
+ */
+export async function initBackend(wanted = process.env.DOMAIN_TRANSLATOR_BACKEND as BackendName | undefined): Promise<BackendInfo> {
+  if (current && (!wanted || current.name === wanted)) return current;
+  if (wanted && !ORDER.includes(wanted)) throw new Error(`unknown backend "${wanted}" (use ${ORDER.join(', ')})`);
+  const skipped: string[] = [];
+  for (const name of wanted ? [wanted] : ORDER) {
+    try {
+      await tryBackend(name);
+      current = { name, skipped, tfjsVersion: tf.version_core };
+      return current;
+    } catch (err) {
+      skipped.push(`${name}: ${message(err)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start (${skipped.join('; ')})`);
+}
+
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+/** Switch to another backend in this process (tests run the same model on native and wasm). */
+export async function useBackend(name: BackendName): Promise<BackendInfo> {
+  current = undefined;
+  return initBackend(name);
+}
+
+/** Backends that can start here, for tests that compare them. */
+export async function availableBackends(): Promise<BackendName[]> {
+  const ok: BackendName[] = [];
+  const before = current?.name;
+  for (const name of ORDER) {
+    try {
+      await tryBackend(name);
+      ok.push(name);
+    } catch {
+      /* not available here */
+    }
+  }
+  if (before) await tf.setBackend(before);
+  return ok;
+}

@@ -1,0 +1,57 @@
+// The server process: owns every tensor and every image decode. Started by
+// the extension's LanguageClient over IPC; routes typed requests to the engine
+// modules, reports work-done progress and honours cancellation.
+import { createConnection, ProposedFeatures, TextDocumentSyncKind, WorkDoneProgress } from 'vscode-languageserver/node';
+import { InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
+import { initBackend } from './backend';
+import { inspectModel } from './models/loadModel';
+import { translate } from './translate/translate';
+
+const connection = createConnection(ProposedFeatures.all);
+let task: string | undefined;
+
+async function status(): Promise<ServerStatus> {
+  return { backend: await initBackend(), task };
+}
+
+async function withTask<T>(name: string, run: () => Promise<T>): Promise<T> {
+  task = name;
+  connection.sendNotification(StatusNotification, await status());
+  try {
+    return await run();
+  } finally {
+    task = undefined;
+    connection.sendNotification(StatusNotification, await status());
+  }
+}
+
+connection.onInitialize(() => ({ capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental } }));
+
+connection.onInitialized(async () => {
+  const s = await status();
+  connection.console.info(`backend: ${s.backend.name} (tfjs ${s.backend.tfjsVersion})` +
+    (s.backend.skipped.length ? `; not used: ${s.backend.skipped.join('; ')}` : ''));
+  connection.sendNotification(StatusNotification, s);
+});
+
+connection.onRequest(StatusRequest, status);
+
+connection.onRequest(InspectModelRequest, async ({ path }) => {
+  await initBackend();
+  return inspectModel(path);
+});
+
+connection.onRequest(TranslateRequest, async (params, token) => {
+  await initBackend();
+  const progress = params.workDoneToken;
+  const report = (message: string, percentage: number) => {
+    if (progress !== undefined) connection.sendProgress(WorkDoneProgress.type, progress, { kind: 'report', message, percentage });
+  };
+  return withTask('translating', () => translate(params, {
+    onProgress: (done, total, imagesPerSecond) =>
+      report(`${done}/${total} images · ${imagesPerSecond.toFixed(1)} images/s`, total ? Math.floor((100 * done) / total) : 0),
+    isCancelled: () => token.isCancellationRequested,
+  }));
+});
+
+connection.listen();
