@@ -1,0 +1,82 @@
+// Starts the server (dist/server.js) as a LanguageClient over IPC, restarts it
+// when it dies (telling the user), and publishes its status.
+import * as vscode from 'vscode';
+import { CloseAction, ErrorAction, LanguageClient, State, TransportKind, type ServerOptions } from 'vscode-languageclient/node';
+import { StatusNotification, type ServerStatus } from '../protocol/server';
+
+const RESTART_WINDOW_MS = 3 * 60_000;
+const MAX_RESTARTS = 4;
+
+export type ServerState = { kind: 'starting' } | { kind: 'running'; status: ServerStatus } | { kind: 'stopped'; reason: string };
+
+export class ServerClient implements vscode.Disposable {
+  readonly client: LanguageClient;
+  private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  private restarts: number[] = [];
+
+  constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
+    const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    this.client = new LanguageClient('domainTranslator', 'Domain Translator', serverOptions, {
+      documentSelector: [],
+      outputChannel: log,
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => this.onClosed(),
+      },
+    });
+    this.client.onNotification(StatusNotification, (status) => this.stateEmitter.fire({ kind: 'running', status }));
+    this.client.onDidChangeState((e) => {
+      if (e.newState === State.Starting) this.stateEmitter.fire({ kind: 'starting' });
+      if (e.newState === State.Stopped) this.stateEmitter.fire({ kind: 'stopped', reason: 'stopped' });
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.client.start();
+    } catch (e) {
+      this.log.error(`server failed to start: ${message(e)}`);
+      this.stateEmitter.fire({ kind: 'stopped', reason: message(e) });
+      void this.warn(`Domain Translator: the server failed to start: ${message(e)}`);
+    }
+  }
+
+  async restart(): Promise<void> {
+    this.restarts = [];
+    this.log.info('restarting the server');
+    if (this.client.isRunning()) await this.client.restart();
+    else await this.start();
+  }
+
+  dispose(): void {
+    void this.client.dispose();
+    this.stateEmitter.dispose();
+  }
+
+  private onClosed(): { action: CloseAction; handled: true } {
+    const now = Date.now();
+    this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
+    if (this.restarts.length > MAX_RESTARTS) {
+      this.log.error(`the server stopped ${this.restarts.length} times in 3 minutes; not restarting it`);
+      this.stateEmitter.fire({ kind: 'stopped', reason: `crashed ${this.restarts.length} times in 3 minutes` });
+      void this.warn('Domain Translator: the server keeps stopping and was not restarted. Use "Domain Translator: Restart Server" after checking the log.');
+      return { action: CloseAction.DoNotRestart, handled: true };
+    }
+    this.log.warn('the server stopped unexpectedly; restarting it');
+    void this.warn('Domain Translator: the server stopped unexpectedly and was restarted. A running translation was lost.');
+    return { action: CloseAction.Restart, handled: true };
+  }
+
+  private async warn(text: string): Promise<void> {
+    if ((await vscode.window.showWarningMessage(text, 'Show Log')) === 'Show Log') this.log.show();
+  }
+}
+
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,80 @@
+// The model QuickPick: recently used models first, then checkpoints found in
+// the workspace (described as the server detects them), then "Browse…".
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { InspectModelRequest, type ModelSummary } from '../../protocol/server';
+import { message } from '../client';
+import type { RecentModels } from './recentModels';
+
+interface ModelItem extends vscode.QuickPickItem {
+  path?: string;
+  browse?: true;
+}
+
+const BROWSE = 'Browse for a .pth checkpoint…';
+
+export async function pickModel(client: LanguageClient, recent: RecentModels, title: string): Promise<string | undefined> {
+  const qp = vscode.window.createQuickPick<ModelItem>();
+  qp.title = title;
+  qp.placeholder = 'Choose a model: the architecture is detected from the checkpoint';
+  qp.matchOnDescription = true;
+  qp.matchOnDetail = true;
+  qp.busy = true;
+  const recents = await recent.list();
+  const recentItems: ModelItem[] = recents.map((m) => ({ label: `$(history) ${path.basename(m.path)}`, description: summary(m), detail: m.path, path: m.path }));
+  const browse: ModelItem = { label: `$(folder-opened) ${BROWSE}`, browse: true, alwaysShow: true };
+  let found: ModelItem[] = [];
+  const refresh = () => {
+    const active = qp.activeItems[0]?.path;
+    qp.items = [
+      ...section('Recently used', recentItems),
+      ...section('In this workspace', found),
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      browse,
+    ];
+    const again = qp.items.find((i) => i.path !== undefined && i.path === active);
+    if (again) qp.activeItems = [again];
+  };
+  refresh();
+  qp.show();
+
+  void (async () => {
+    const known = new Set(recents.map((m) => m.path));
+    const files = await vscode.workspace.findFiles('**/*.{pth,pt}', '**/node_modules/**', 50);
+    found = files.map((f) => f.fsPath).filter((p) => !known.has(p)).sort()
+      .map((p) => ({ label: `$(file-binary) ${path.basename(p)}`, description: 'detecting…', detail: vscode.workspace.asRelativePath(p), path: p }));
+    refresh();
+    for (const item of found) {
+      try {
+        item.description = summary(await client.sendRequest(InspectModelRequest, { path: item.path! }));
+      } catch (e) {
+        item.description = `$(warning) ${message(e)}`;
+      }
+      refresh();
+    }
+    qp.busy = false;
+  })();
+
+  const picked = await new Promise<ModelItem | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.dispose();
+  if (!picked?.browse) return picked?.path;
+  const chosen = await vscode.window.showOpenDialog({
+    title: 'Choose a PyTorch checkpoint (.pth)',
+    canSelectMany: false,
+    filters: { 'PyTorch checkpoint': ['pth', 'pt'] },
+    openLabel: 'Use this model',
+  });
+  return chosen?.[0]?.fsPath;
+}
+
+export function summary(m: ModelSummary): string {
+  return `${m.architecture} · ngf ${m.ngf} · ${m.norm} norm · ${m.role}`;
+}
+
+function section(label: string, items: ModelItem[]): ModelItem[] {
+  return items.length ? [{ label, kind: vscode.QuickPickItemKind.Separator }, ...items] : [];
+}

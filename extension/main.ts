@@ -1,0 +1,28 @@
+// activate(): the log, the server client, the status bar, and the commands.
+import * as vscode from 'vscode';
+import { ServerClient } from './client';
+import { RecentModels } from './commands/recentModels';
+import { translateCommand } from './commands/translate';
+import { ServerStatusBar } from './statusBar';
+
+let server: ServerClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('Domain Translator', { log: true });
+  server = new ServerClient(context.extensionUri, log);
+  const statusBar = new ServerStatusBar();
+  const deps = { server, recent: new RecentModels(context.globalState), log, extensionUri: context.extensionUri };
+  context.subscriptions.push(
+    log, server, statusBar,
+    server.onDidChangeState((s) => statusBar.update(s)),
+    vscode.commands.registerCommand('domainTranslator.translateToB', translateCommand(deps, 'AtoB')),
+    vscode.commands.registerCommand('domainTranslator.translateToA', translateCommand(deps, 'BtoA')),
+    vscode.commands.registerCommand('domainTranslator.showLog', () => log.show()),
+    vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
+  );
+  await server.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.client.stop();
+}
