@@ -25,6 +25,7 @@ export function renderHeader(root: HTMLElement, s: CompareSnapshot, onReveal: ()
   reveal.dataset.action = 'reveal';
   reveal.addEventListener('click', onReveal);
   out.append(el('span', 'fact-label', 'Output'), el('code', 'out-dir', s.outDir), reveal);
+  counts.append(el('span', 'hint', 'each pair: input | output · click to enlarge'));
   root.replaceChildren(title, facts, counts, out);
   if (s.unreadable.length) root.append(unreadableList(s));
 }
