@@ -1,0 +1,42 @@
+// InstanceNorm2d (affine off, no running statistics) and BatchNorm2d as the
+// official networks use them: eps 1e-5, biased variance for normalising;
+// BatchNorm keeps running statistics with momentum 0.1 and unbiased variance.
+import * as tf from '@tensorflow/tfjs-core';
+
+export const NORM_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
+/** Per sample and channel over H, W (NHWC). */
+export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
+}
+
+export interface BatchNormParams {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+  runningMean: tf.Tensor1D;
+  runningVar: tf.Tensor1D;
+}
+
+export interface BatchNormResult {
+  y: tf.Tensor4D;
+  /** Train mode only: the running statistics PyTorch would store after this batch. */
+  runningMean?: tf.Tensor1D;
+  runningVar?: tf.Tensor1D;
+}
+
+/** Train mode normalises with the batch statistics; eval mode with the running ones. */
+export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean): BatchNormResult {
+  if (!training) {
+    return { y: tf.batchNorm(x, p.runningMean, p.runningVar, p.bias, p.weight, NORM_EPS) };
+  }
+  const n = x.shape[0] * x.shape[1] * x.shape[2];
+  // as PyTorch: one value per channel has no batch variance
+  if (n === 1) throw new Error(`BatchNorm in train mode needs more than 1 value per channel, got input ${x.shape.join('x')}`);
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))), p.weight), p.bias);
+  const m = tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM));
+  const v = tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(tf.mul(variance, n / (n - 1)), BN_MOMENTUM));
+  return { y: y as tf.Tensor4D, runningMean: m as tf.Tensor1D, runningVar: v as tf.Tensor1D };
+}
