@@ -1,0 +1,156 @@
+// Gradients of every op with a custom or composite gradient, against central
+// finite differences of float64 references, on every backend that starts here;
+// the forward-op conv weight gradient against the native kernel; and why our
+// reflection-pad gradient exists: tfjs-core's MirrorPad gradient is wrong.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { availableBackends, useBackend } from '../../server/backend';
+import { conv2d, convTranspose2d, filterGradByForwardOps, hasNativeFilterGrad } from '../../server/models/layers/conv';
+import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
+import { reflectPad } from '../../server/models/layers/reflectPad';
+import type { BackendName } from '../../protocol/server';
+import {
+  type T64,
+  batchNormTrainRef,
+  conv2dRef,
+  convTransposeRef,
+  finiteDifferenceGrad,
+  instanceNormRef,
+  randomT64,
+  reflectPadRef,
+  relativeError,
+} from './support/layerReference';
+
+const toTensor = (t: T64) => tf.tensor(Float32Array.from(t.data), t.shape);
+const TOL = 1e-4;
+
+let backends: BackendName[] = [];
+before(async () => {
+  backends = await availableBackends();
+});
+
+/**
+ * Gradients of Σ op(inputs)·probe from tfjs, each compared with finite differences of the reference.
+ * Returns the worst relative error.
+ */
+function checkGrads(what: string, op: (xs: tf.Tensor[]) => tf.Tensor, ref: (xs: T64[]) => T64, inputs: T64[]): number {
+  const probe = randomT64(ref(inputs).shape, 99);
+  const grads = tf.tidy(() => tf.grads((...xs: tf.Tensor[]) => op(xs))(inputs.map(toTensor), toTensor(probe)).map((g) => g.dataSync()));
+  let worst = 0;
+  inputs.forEach((inp, i) => {
+    assert.equal(grads[i].length, inp.data.length, `${what}: gradient ${i} size`);
+    const fd = finiteDifferenceGrad(ref, inputs, probe, i);
+    const err = relativeError(grads[i], fd.data);
+    assert.ok(err <= TOL, `${what}: gradient of input ${i} is off by ${err} (relative)`);
+    worst = Math.max(worst, err);
+  });
+  return worst;
+}
+
+describe('gradients against finite differences', () => {
+  test('conv2d: input and weight gradients for every stride/padding the networks use', async (t) => {
+    for (const name of backends) {
+      await useBackend(name);
+      let worst = 0;
+      for (const [k, stride, pad, h, w] of [[3, 1, 1, 5, 6], [3, 2, 1, 6, 7], [4, 2, 1, 8, 6], [7, 1, 0, 8, 9], [4, 1, 1, 5, 5], [1, 1, 0, 3, 4]]) {
+        const x = randomT64([2, h, w, 3], 10 + k);
+        const wt = randomT64([k, k, 3, 4], 20 + k);
+        worst = Math.max(worst, checkGrads(`${name} conv k${k} s${stride} p${pad}`, ([a, b]) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride, pad }), ([a, b]) => conv2dRef(a, b, stride, pad), [x, wt]));
+      }
+      t.diagnostic(`${name}: conv2d worst relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+
+  test('conv-transpose: input and weight gradients (k3 output_padding 1, k4)', async (t) => {
+    for (const name of backends) {
+      await useBackend(name);
+      let worst = 0;
+      for (const [k, op] of [[3, 1], [4, 0]]) {
+        const x = randomT64([2, 3, 4, 5], 30 + k);
+        const wt = randomT64([k, k, 2, 5], 40 + k);
+        worst = Math.max(worst, checkGrads(`${name} convT k${k}`, ([a, b]) => convTranspose2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: 2, pad: 1, outputPadding: op }), ([a, b]) => convTransposeRef(a, b, 2, 1, op), [x, wt]));
+      }
+      t.diagnostic(`${name}: conv-transpose worst relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+
+  test('reflection padding folds the borders back', async (t) => {
+    for (const name of backends) {
+      await useBackend(name);
+      let worst = 0;
+      for (const p of [1, 3]) {
+        const x = randomT64([2, 5, 6, 2], 50 + p);
+        worst = Math.max(worst, checkGrads(`${name} reflectPad ${p}`, ([a]) => reflectPad(a as tf.Tensor4D, p), ([a]) => reflectPadRef(a, p), [x]));
+      }
+      t.diagnostic(`${name}: reflection pad worst relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+
+  test('instance norm', async (t) => {
+    for (const name of backends) {
+      await useBackend(name);
+      const x = randomT64([2, 4, 5, 3], 60);
+      const err = checkGrads(`${name} instanceNorm`, ([a]) => instanceNorm(a as tf.Tensor4D), ([a]) => instanceNormRef(a), [x]);
+      t.diagnostic(`${name}: instance norm relative gradient error ${err.toExponential(2)}`);
+    }
+  });
+
+  test('batch norm in train mode: input, weight and bias', async (t) => {
+    for (const name of backends) {
+      await useBackend(name);
+      const inputs = [randomT64([2, 3, 4, 3], 70), randomT64([3], 71), randomT64([3], 72)];
+      const op = ([x, w, b]: tf.Tensor[]) =>
+        tf.tidy(() => batchNorm(x as tf.Tensor4D, { weight: w as tf.Tensor1D, bias: b as tf.Tensor1D, runningMean: tf.zeros([3]), runningVar: tf.ones([3]) }, true).y);
+      const err = checkGrads(`${name} batchNorm`, op, ([x, w, b]) => batchNormTrainRef(x, w, b), inputs);
+      t.diagnostic(`${name}: batch norm relative gradient error ${err.toExponential(2)}`);
+    }
+  });
+});
+
+describe('conv weight gradient from forward ops', () => {
+  test('matches the native Conv2DBackpropFilter kernel', async (t) => {
+    assert.ok(backends.includes('tensorflow'), 'the native backend is needed for this comparison');
+    await useBackend('tensorflow');
+    assert.equal(hasNativeFilterGrad(), true);
+    let worst = 0;
+    for (const [k, stride, h] of [[3, 1, 18], [3, 2, 18], [4, 2, 34], [7, 1, 22], [4, 1, 9]]) {
+      const err = tf.tidy(() => {
+        const x = tf.randomNormal([2, h, h + 2, 8], 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, 8, 16], 0, 0.1, 'float32', stride) as tf.Tensor4D;
+        const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', h);
+        const native = tf.grad((wv: tf.Tensor4D) => tf.conv2d(x, wv, stride, 'valid'))(w, dy);
+        const ours = filterGradByForwardOps(x, dy as tf.Tensor4D, k, k, stride);
+        return relativeError(ours.dataSync(), native.dataSync());
+      });
+      assert.ok(err < 1e-5, `k${k} s${stride}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+    }
+    t.diagnostic(`forward-op vs native weight gradient: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test('is what the wasm backend uses (it has no Conv2DBackpropFilter)', async () => {
+    assert.ok(backends.includes('wasm'));
+    await useBackend('wasm');
+    assert.equal(hasNativeFilterGrad(), false);
+  });
+});
+
+describe("tfjs-core's MirrorPad gradient", () => {
+  test('drops the reflected border contributions (why reflectPad has its own gradient)', async (t) => {
+    await useBackend(backends[0]);
+    const x = randomT64([1, 5, 6, 1], 80);
+    const probe = randomT64([1, 7, 8, 1], 81);
+    const builtin = tf.tidy(() =>
+      tf.grad((a: tf.Tensor4D) => tf.mirrorPad(a, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'))(toTensor(x) as tf.Tensor4D, toTensor(probe)).dataSync(),
+    );
+    const fd = finiteDifferenceGrad(([a]) => reflectPadRef(a, 1), [x], probe, 0);
+    // rows/columns 1 and n-2 are copied into the border, so their true gradient includes border terms
+    const err = relativeError(builtin, fd.data);
+    assert.ok(err > 0.1, `expected the built-in gradient to be wrong, relative error ${err}`);
+    // the centre-only part is right: the built-in gradient equals the slice of dy
+    for (let r = 0; r < 5; r++)
+      for (let c = 0; c < 6; c++) assert.ok(Math.abs(builtin[r * 6 + c] - probe.data[(r + 1) * 8 + (c + 1)]) < 1e-6);
+    t.diagnostic(`built-in MirrorPad gradient relative error ${err.toFixed(2)} (ours: < ${TOL})`);
+  });
+});
