@@ -114,7 +114,10 @@ export async function hashTree(dir: string): Promise<Map<string, string>> {
     for (const e of await fs.readdir(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.set(path.relative(dir, p), createHash('sha256').update(await fs.readFile(p)).digest('hex'));
+      else if (e.isFile()) {
+        const bytes = await fs.readFile(p).catch(() => undefined);
+        out.set(path.relative(dir, p), bytes ? createHash('sha256').update(bytes).digest('hex') : 'unreadable');
+      }
     }
   };
   await walk(dir);
