@@ -1,0 +1,175 @@
+// The translation loop: decode the next images with sharp (its own threads)
+// while the generator runs the current one, encode PNGs asynchronously, report
+// progress and honour cancellation between images. One image per batch, like
+// the official test.py: BatchNorm in train mode uses the batch's statistics,
+// so a bigger batch would change the outputs.
+import * as tf from '@tensorflow/tfjs-core';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Direction, ModelSummary, SkippedItem, TranslatedItem } from '../../protocol/server';
+import { decodeRgb, pixelsToTensor, resizePixels, roundToMultiple, tensorToPixels, toGray, UnreadableImageError, writePng, type Pixels } from '../data/imageIO';
+import { listInputs, type InputListing } from '../data/imageFiles';
+import { checkExplicitOutDir, createFreshDir, defaultOutDirBase, nextFreshDir, outputNames } from './outputPlan';
+
+/** What the loop needs from a generator (models/network.ts's Generator has it). */
+export interface ImageGenerator {
+  apply(x: tf.Tensor4D, options: { training: boolean }): tf.Tensor4D;
+}
+
+export interface TranslateHooks {
+  onProgress(done: number, total: number, imagesPerSecond: number): void;
+  /** Asked once before each image. */
+  isCancelled(): boolean;
+}
+
+export interface RunOptions {
+  inputs: string[];
+  direction: Direction;
+  outDir?: string;
+  eval: boolean;
+  keepSize: boolean;
+}
+
+export interface RunResult {
+  outDir: string;
+  translated: TranslatedItem[];
+  unreadable: SkippedItem[];
+  nonImages: number;
+  cancelled: boolean;
+  imagesPerSecond: number;
+}
+
+/** Images decoded ahead of the one being translated. */
+const LOOKAHEAD = 2;
+/** PNG encodes allowed in flight before the loop waits for the oldest. */
+const MAX_PENDING_WRITES = 2;
+const PROGRESS_INTERVAL_MS = 100;
+
+type Prepared = { ok: true; pixels: Pixels; width: number; height: number } | { ok: false; reason: string };
+
+/** Decode, round the sides to the model's multiple (official __make_power_2, bicubic), and match its input channels. */
+async function prepare(file: string, model: ModelSummary): Promise<Prepared> {
+  try {
+    const decoded = await decodeRgb(file);
+    const w = roundToMultiple(decoded.width, model.sizeMultiple);
+    const h = roundToMultiple(decoded.height, model.sizeMultiple);
+    const resized = await resizePixels(decoded, w, h);
+    const pixels = model.inputNc === 1 ? toGray(resized) : resized;
+    return { ok: true, pixels, width: decoded.width, height: decoded.height };
+  } catch (err) {
+    const reason = err instanceof UnreadableImageError ? err.message : `cannot decode (${(err as Error).message.split('\n')[0]})`;
+    return { ok: false, reason };
+  }
+}
+
+function checkChannels(model: ModelSummary): void {
+  if (model.inputNc !== 1 && model.inputNc !== 3) {
+    throw new Error(`${model.path}: the model takes ${model.inputNc} input channels; images give 3 (RGB) or 1 (grayscale)`);
+  }
+}
+
+/** What will be read and where it will go, checked before the model is loaded. */
+export interface TranslationPlan {
+  listing: InputListing;
+  /** Output file name of each listing.images entry. */
+  names: string[];
+  /** Default output folder name (before -2, -3, ...), used when no outDir is given. */
+  base: string;
+}
+
+/** List the inputs and check an explicit output folder; throws one-line errors for bad input. */
+export async function planTranslation(options: RunOptions): Promise<TranslationPlan> {
+  const listing = await listInputs(options.inputs);
+  const names = outputNames(listing.images);
+  if (options.outDir) await checkExplicitOutDir(options.outDir, listing.folder, names);
+  const base = defaultOutDirBase(listing.folder, listing.images.length ? listing.images : options.inputs, options.direction);
+  return { listing, names, base };
+}
+
+export async function runTranslation(generator: ImageGenerator, model: ModelSummary, options: RunOptions, hooks: TranslateHooks,
+  plan?: TranslationPlan): Promise<RunResult> {
+  checkChannels(model);
+  const { listing, names, base } = plan ?? (await planTranslation(options));
+  const files = listing.images;
+
+  // The output folder is created when the first image is ready to be written.
+  let outDirReady: Promise<string> | undefined;
+  const explicit = options.outDir;
+  const outDir = () => (outDirReady ??= explicit
+    ? fs.mkdir(explicit, { recursive: true }).then(() => explicit)
+    : createFreshDir(base));
+
+  const translated: TranslatedItem[] = [];
+  const unreadable: SkippedItem[] = [];
+  const writes: Promise<TranslatedItem>[] = [];
+  const prepared: (Promise<Prepared> | undefined)[] = [];
+  const startPrepare = (i: number) => {
+    if (i < files.length) prepared[i] = prepare(files[i], model);
+  };
+  for (let i = 0; i < LOOKAHEAD; i++) startPrepare(i);
+
+  const start = Date.now();
+  let lastReport = 0;
+  let done = 0;
+  let cancelled = false;
+  const rate = () => {
+    const seconds = (Date.now() - start) / 1000;
+    return seconds > 0 ? (translated.length + writes.length) / seconds : 0;
+  };
+  const report = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+    lastReport = now;
+    hooks.onProgress(done, files.length, rate());
+  };
+
+  try {
+    for (let i = 0; i < files.length; i++) {
+      if (hooks.isCancelled()) {
+        cancelled = true;
+        break;
+      }
+      const item = await prepared[i]!;
+      prepared[i] = undefined;
+      startPrepare(i + LOOKAHEAD);
+      if (!item.ok) {
+        unreadable.push({ input: files[i], reason: item.reason });
+      } else {
+        const x = pixelsToTensor(item.pixels);
+        let y: tf.Tensor4D;
+        try {
+          y = tf.tidy(() => generator.apply(x, { training: !options.eval }));
+        } finally {
+          x.dispose();
+        }
+        let out: Pixels;
+        try {
+          out = await tensorToPixels(y);
+        } finally {
+          y.dispose();
+        }
+        const file = path.join(await outDir(), names[i]);
+        const size = options.keepSize ? { width: item.width, height: item.height } : undefined;
+        const input = files[i];
+        writes.push(writePng(out, file, size).then(() => ({ input, output: file, width: size?.width ?? out.width, height: size?.height ?? out.height })));
+        if (writes.length >= MAX_PENDING_WRITES) translated.push(await writes.shift()!);
+      }
+      done++;
+      report(false);
+    }
+    while (writes.length) translated.push(await writes.shift()!);
+  } finally {
+    // On an error, let the other writes and decodes settle so none rejects unobserved.
+    await Promise.allSettled([...writes, ...prepared.filter((p) => p !== undefined)]);
+  }
+  report(true);
+  const seconds = (Date.now() - start) / 1000;
+  return {
+    outDir: outDirReady ? await outDirReady : options.outDir ?? (await nextFreshDir(base)),
+    translated,
+    unreadable,
+    nonImages: listing.nonImages.length,
+    cancelled,
+    imagesPerSecond: seconds > 0 ? translated.length / seconds : 0,
+  };
+}
