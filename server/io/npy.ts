@@ -29,8 +29,10 @@ export function readNpy(source: Buffer | string): NpyArray {
       return fail(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   } else buf = source;
-  if (buf.length < 10) return fail(buf.length === 0 ? 'truncated: the file is empty (0 bytes)' : `truncated: only ${buf.length} bytes`);
-  if (!buf.subarray(0, 6).equals(MAGIC)) return fail('not a NumPy .npy file (no \\x93NUMPY magic)');
+  if (buf.length === 0) return fail('truncated: the file is empty (0 bytes)');
+  const n = Math.min(buf.length, MAGIC.length);
+  if (!buf.subarray(0, n).equals(MAGIC.subarray(0, n))) return fail('not a NumPy .npy file (no \\x93NUMPY magic)');
+  if (buf.length < 10) return fail(`truncated: only ${buf.length} bytes`);
   const major = buf[6];
   if (major < 1 || major > 3) return fail(`unsupported .npy format version ${major}.${buf[7]}`);
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.length >= 12 ? buf.readUInt32LE(8) : fail('truncated: header length missing');

@@ -133,8 +133,9 @@ export function unpickle(buf: Uint8Array, start: number, file: string): Unpickle
     return buf.subarray(pos - n, pos);
   };
   const text = (n: number) => {
+    const b = bytes(n);
     try {
-      return decoder.decode(bytes(n));
+      return decoder.decode(b);
     } catch {
       return corrupt('invalid UTF-8 string');
     }
