@@ -1,6 +1,7 @@
 // The CLI's subcommands. To add one (train, scan, ...), write it in its own
 // file under server/cli/ as a `Command` and list it here.
 import type { Command } from './command';
+import { scanCommand } from './scan';
 import { translateCommand } from './translateCommand';
 
-export const COMMANDS: Command[] = [translateCommand];
+export const COMMANDS: Command[] = [translateCommand, scanCommand];
