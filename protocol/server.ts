@@ -83,3 +83,6 @@ export const StatusNotification = new NotificationType<ServerStatus>('domainTran
 export const InspectModelRequest = new RequestType<{ path: string }, ModelSummary, void>('domainTranslator/inspectModel');
 // extension → server, from "Translate to Domain A/B": translates with work-done progress; cancellable.
 export const TranslateRequest = new RequestType<TranslateParams, TranslateResult, void>('domainTranslator/translate');
+
+// Dataset curation requests (scan, thumbnails, manifest, moves) live in their own module.
+export * from './dataset';

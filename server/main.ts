@@ -4,6 +4,7 @@
 import { createConnection, ProposedFeatures, TextDocumentSyncKind, WorkDoneProgress } from 'vscode-languageserver/node';
 import { InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
 import { initBackend } from './backend';
+import { registerDatasetRequests } from './data/datasetRequests';
 import { inspectModel } from './models/loadModel';
 import { translate } from './translate/translate';
 
@@ -35,6 +36,8 @@ connection.onInitialized(async () => {
 });
 
 connection.onRequest(StatusRequest, status);
+
+registerDatasetRequests(connection);
 
 connection.onRequest(InspectModelRequest, async ({ path }) => {
   await initBackend();

@@ -1,19 +1,11 @@
 // Per-domain statistics for the dataset view's plots, computed from the scan's
 // per-image numbers (no second decode): colour histograms, brightness, sizes.
+import type { DomainStatistics } from '../../protocol/dataset';
 import type { Domain, ScanResult } from './checks/types';
 
 export const BRIGHTNESS_BINS = 20;
 
-export interface DomainStats {
-  domain: Domain;
-  images: number;
-  /** Mean colour histogram of the domain: 16 bins per channel, fractions of pixels. */
-  histogram: { r: number[]; g: number[]; b: number[] };
-  /** How many images have a mean brightness in each of BRIGHTNESS_BINS equal bins of 0..1. */
-  brightness: number[];
-  /** Image sizes, most common first. */
-  sizes: { width: number; height: number; count: number }[];
-}
+export type DomainStats = DomainStatistics;
 
 export function domainStatistics(scan: Pick<ScanResult, 'images'>): DomainStats[] {
   const byDomain = new Map<Domain, DomainStats>();

@@ -6,12 +6,7 @@
 // DuplicateIssueManager (duplicate_issue_manager.py). Where we had no published
 // default, the value is ours and the comment says how it was chosen.
 
-export const ISSUE_KINDS = [
-  'corrupt', 'unsupported', 'exact_duplicate', 'near_duplicate', 'dark', 'light', 'blurry',
-  'low_information', 'grayscale', 'odd_size', 'odd_aspect_ratio', 'split_leak', 'domain_outlier',
-  'missing_pair', 'pair_size_mismatch',
-] as const;
-export type IssueKind = (typeof ISSUE_KINDS)[number];
+export { ISSUE_KINDS, type IssueKind } from '../../../protocol/dataset';
 
 export interface Thresholds {
   /** Dark when the 99th percentile of pixel brightness is below this (0..1). cleanvision dark.threshold = 0.32. */

@@ -2,26 +2,12 @@
 // image with the numbers the dataset view sorts, filters and plots by.
 import type { LayoutKind } from '../layout';
 import type { ImageFeatures } from './imageFeatures';
-import type { IssueKind, Thresholds } from './thresholds';
+import type { DatasetIssue, Domain } from '../../../protocol/dataset';
+import type { Thresholds } from './thresholds';
 
-export interface IssueDetail {
-  message: string;
-  /** The measured value the threshold was compared with, when there is one. */
-  value?: number;
-  threshold?: number;
-  /** The other file of a duplicate, leak or pair (relative to the dataset root). */
-  other?: string;
-}
-
-export interface ScanIssue {
-  /** Path relative to the dataset folder, with forward slashes. */
-  file: string;
-  kind: IssueKind;
-  detail: IssueDetail;
-}
-
-/** Which side of a translation a split belongs to: A, B, or both halves of aligned files. */
-export type Domain = 'A' | 'B' | 'AB';
+export type { Domain, IssueDetail } from '../../../protocol/dataset';
+/** One problem found: file relative to the dataset folder with forward slashes. */
+export type ScanIssue = DatasetIssue;
 
 export interface ScannedImage {
   file: string;
