@@ -1,0 +1,54 @@
+// Layers looked up by their official state_dict prefix, shared by the networks.
+import * as tf from '@tensorflow/tfjs-core';
+import { type ConvTransposeOptions, type ConvOptions, conv2d, convTranspose2d } from './layers/conv';
+import { batchNorm, instanceNorm } from './layers/norm';
+import type { Params } from './params';
+import type { NormKind } from './spec';
+
+/** training: BatchNorm batch statistics and active dropout (official test.py without --eval); else eval mode. */
+export interface ForwardMode {
+  training: boolean;
+  /** Train mode only: store BatchNorm running statistics as PyTorch's forward does. Inference leaves them alone. */
+  updateStats?: boolean;
+}
+
+function param(params: Params, key: string): tf.Variable {
+  const v = params.get(key);
+  if (!v) throw new Error(`parameter ${key} is missing`);
+  return v;
+}
+
+function withBias(params: Params, key: string, y: tf.Tensor4D): tf.Tensor4D {
+  const b = params.get(`${key}.bias`);
+  return b ? tf.add(y, b) : y;
+}
+
+/** nn.Conv2d at `key` (bias if the checkpoint has one). */
+export function convAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvOptions): tf.Tensor4D {
+  return withBias(params, key, conv2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts));
+}
+
+/** nn.ConvTranspose2d at `key`. */
+export function convTransposeAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvTransposeOptions): tf.Tensor4D {
+  return withBias(params, key, convTranspose2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts));
+}
+
+/** The norm layer at `key`: InstanceNorm2d, BatchNorm2d (keys under `key`) or Identity. */
+export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKind, mode: ForwardMode): tf.Tensor4D {
+  if (norm === 'none') return x;
+  if (norm === 'instance') return instanceNorm(x);
+  const runningMean = param(params, `${key}.running_mean`);
+  const runningVar = param(params, `${key}.running_var`);
+  const r = batchNorm(
+    x,
+    { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D },
+    mode.training,
+  );
+  if (mode.training && mode.updateStats && r.runningMean && r.runningVar) {
+    runningMean.assign(r.runningMean);
+    runningVar.assign(r.runningVar);
+    const count = param(params, `${key}.num_batches_tracked`);
+    count.assign(tf.add(count, tf.scalar(1, 'int32')));
+  }
+  return r.y;
+}

@@ -1,0 +1,39 @@
+// UnetGenerator of the official code: nested UnetSkipConnectionBlocks.
+// down = LeakyReLU(0.2), conv4 s2 p1, norm; up = ReLU, convT4 s2 p1, norm; the
+// outermost block has no LeakyReLU/norm and ends in tanh, the innermost has no
+// down-norm. The official LeakyReLU is in place, so the skip connection carries
+// LeakyReLU(x); we do the same (the parent's ReLU makes it equal to x anyway).
+import * as tf from '@tensorflow/tfjs-core';
+import { type ForwardMode, convAt, convTransposeAt, normAt } from './blocks';
+import { dropout } from './layers/dropout';
+import { type UnetLevel, unetLevels } from './layout';
+import type { Params } from './params';
+import type { GeneratorSpec } from './spec';
+
+const DOWN = { stride: 2, pad: 1 };
+const UP = { stride: 2, pad: 1, outputPadding: 0 };
+
+export function forward(spec: GeneratorSpec, params: Params, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+  const levels = unetLevels(spec);
+  const norm = (key: string, t: tf.Tensor4D) => normAt(params, key, t, spec.norm, mode);
+
+  const block = (l: number, input: tf.Tensor4D): tf.Tensor4D => {
+    const lv: UnetLevel = levels[l];
+    const p = lv.prefix;
+    if (lv.outermost) {
+      const inner = block(l + 1, convAt(params, `${p}0`, input, DOWN));
+      return tf.tanh(convTransposeAt(params, `${p}3`, tf.relu(inner), UP));
+    }
+    const skip = tf.leakyRelu(input, 0.2);
+    if (lv.innermost) {
+      const down = convAt(params, `${p}1`, skip, DOWN);
+      const up = norm(`${p}4`, convTransposeAt(params, `${p}3`, tf.relu(down), UP));
+      return tf.concat([skip, up], 3);
+    }
+    const down = norm(`${p}2`, convAt(params, `${p}1`, skip, DOWN));
+    let up = norm(`${p}6`, convTransposeAt(params, `${p}5`, tf.relu(block(l + 1, down)), UP));
+    if (spec.useDropout && lv.dropoutSlot) up = dropout(up, mode.training);
+    return tf.concat([skip, up], 3);
+  };
+  return block(0, x);
+}
