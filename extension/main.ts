@@ -1,6 +1,7 @@
 // activate(): the log, the server client, the status bar, and the commands.
 import * as vscode from 'vscode';
 import { ServerClient } from './client';
+import { registerDatasetCommands } from './commands/dataset';
 import { RecentModels } from './commands/recentModels';
 import { translateCommand } from './commands/translate';
 import { ServerStatusBar } from './statusBar';
@@ -18,6 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('domainTranslator.translateToB', translateCommand(deps, 'AtoB')),
     vscode.commands.registerCommand('domainTranslator.translateToA', translateCommand(deps, 'BtoA')),
     vscode.commands.registerCommand('domainTranslator.showLog', () => log.show()),
+    ...registerDatasetCommands(deps),
     vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
   );
   await server.start();

@@ -72,7 +72,7 @@ export async function pickModel(client: LanguageClient, recent: RecentModels, ti
 }
 
 export function summary(m: ModelSummary): string {
-  return `${m.architecture} · ngf ${m.ngf} · ${m.norm} norm · ${m.role}`;
+  return `${m.architecture} · ngf ${m.ngf} · ${m.norm} norm${m.role === 'generator' ? '' : ` · ${m.role}`}`;
 }
 
 function section(label: string, items: ModelItem[]): ModelItem[] {

@@ -97,6 +97,6 @@ function figure(img: HTMLImageElement, caption: string): HTMLElement {
   const f = document.createElement('figure');
   const c = document.createElement('figcaption');
   c.textContent = caption;
-  f.append(img, c);
+  f.append(c, img);
   return f;
 }

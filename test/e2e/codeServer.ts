@@ -1,0 +1,111 @@
+// code-server (a real VS Code workbench) for end-to-end tests: provisioned by
+// ../shared/tools/provision-code-server.sh, with its own HOME, XDG dirs,
+// user data and extensions dirs, started in its own process group so that
+// stopping it also ends the extension host and our language server.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const SHARED = path.resolve(__dirname, '../../../shared');
+
+/** Installs code-server if needed and returns its executable (the script's last line). */
+export function provisionCodeServer(): string {
+  const out = execFileSync('bash', [path.join(SHARED, 'tools/provision-code-server.sh')], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 10 * 60_000,
+  });
+  return out.trim().split('\n').pop()!;
+}
+
+const SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': true,
+};
+
+export class CodeServer {
+  private process: ChildProcess | undefined;
+  readonly root = mkdtempSync(path.join(os.tmpdir(), 'dt-code-server-'));
+  private readonly userData = path.join(this.root, 'user-data');
+  private readonly extensions = path.join(this.root, 'extensions');
+  readonly log = path.join(this.root, 'code-server.log');
+  port = 0;
+
+  constructor(private readonly executable: string) {
+    for (const d of ['home', 'xdg-config', 'xdg-data', 'xdg-cache', 'xdg-state', 'user-data/User', 'extensions']) {
+      mkdirSync(path.join(this.root, d), { recursive: true });
+    }
+    writeFileSync(path.join(this.userData, 'User/settings.json'), JSON.stringify(SETTINGS, null, 2));
+  }
+
+  private get env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      HOME: path.join(this.root, 'home'),
+      XDG_CONFIG_HOME: path.join(this.root, 'xdg-config'),
+      XDG_DATA_HOME: path.join(this.root, 'xdg-data'),
+      XDG_CACHE_HOME: path.join(this.root, 'xdg-cache'),
+      XDG_STATE_HOME: path.join(this.root, 'xdg-state'),
+    };
+  }
+
+  private get dirs(): string[] {
+    return ['--user-data-dir', this.userData, '--extensions-dir', this.extensions];
+  }
+
+  installExtension(vsix: string): string {
+    return execFileSync(this.executable, [...this.dirs, '--install-extension', vsix], {
+      env: this.env, encoding: 'utf8', timeout: 5 * 60_000,
+    });
+  }
+
+  async start(): Promise<string> {
+    this.port = await freePort();
+    const log = openSync(this.log, 'a');
+    // detached: a new session and process group, killed as a whole in stop().
+    this.process = spawn(this.executable, ['--bind-addr', `127.0.0.1:${this.port}`, '--auth', 'none',
+      '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+      '--ignore-last-opened', ...this.dirs], { env: this.env, detached: true, stdio: ['ignore', log, log] });
+    const url = `http://127.0.0.1:${this.port}`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (this.process.exitCode !== null) throw new Error(`code-server exited with ${this.process.exitCode}; see ${this.log}`);
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) return url;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) throw new Error(`code-server did not answer /healthz in 60 s; see ${this.log}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Ends code-server with its extension hosts and language servers, then removes its dirs. */
+  async stop(keepDirs = false): Promise<void> {
+    const pid = this.process?.pid;
+    if (pid !== undefined && this.process?.exitCode === null) {
+      const exited = new Promise((r) => this.process!.once('exit', r));
+      try { process.kill(-pid, 'SIGTERM'); } catch { /* already gone */ }
+      const timer = setTimeout(() => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await exited;
+      clearTimeout(timer);
+      // Children that ignored SIGTERM (extension host, server) go too.
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* group empty */ }
+    }
+    if (!keepDirs) rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

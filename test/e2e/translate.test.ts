@@ -1,0 +1,141 @@
+// End to end in a real VS Code (code-server) with the packaged .vsix: right-click
+// a folder → "Translate to Domain B" → pick the workspace's .pth → wait for the
+// summary; check the PNGs on disk, the untouched input folder, and the
+// comparison panel inside its webview. Screenshots go to test-output/e2e/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { launchChromium, type Browser } from '../webview/browser';
+import { CodeServer, provisionCodeServer, SHARED } from './codeServer';
+
+const root = path.resolve(__dirname, '../..');
+const shots = path.join(root, 'test-output/e2e');
+const MODEL = path.join(SHARED, 'fixtures/pytorch/resnet_6blocks_ngf32.pth');
+const IMAGES = path.join(SHARED, 'datasets/horse2zebra-mini/testA');
+const COUNT = 6;
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+let workspace: string;
+
+function hashes(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]));
+}
+
+before(async () => {
+  const codeServer = provisionCodeServer();
+  // The packaged extension, as a user installs it (E2E_VSIX reuses a built one).
+  let vsix = process.env.E2E_VSIX;
+  if (!vsix) {
+    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
+    vsix = path.join(root, 'dist/domain-translator.vsix');
+  }
+  assert.ok(existsSync(vsix), `${vsix} missing`);
+  workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-ws-'));
+  mkdirSync(path.join(workspace, 'horses'));
+  mkdirSync(path.join(workspace, 'models'));
+  for (const f of readdirSync(IMAGES).sort().slice(0, COUNT)) copyFileSync(path.join(IMAGES, f), path.join(workspace, 'horses', f));
+  copyFileSync(MODEL, path.join(workspace, 'models', path.basename(MODEL)));
+  server = new CodeServer(codeServer);
+  server.installExtension(vsix);
+  mkdirSync(shots, { recursive: true });
+  browser = await launchChromium({ width: 1400, height: 900 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop(process.env.E2E_KEEP === '1');
+  if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+test('right-click a folder → Translate to Domain B → PNGs on disk and the comparison panel', async () => {
+  const url = await server!.start();
+  const page = await browser!.context.newPage();
+  try {
+    await translateFolder(url, page);
+  } catch (e) {
+    await shot(page, 'failure');
+    throw e;
+  }
+});
+
+async function translateFolder(url: string, page: Page): Promise<void> {
+  const before = hashes(path.join(workspace, 'horses'));
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^horses$/ });
+  await folderRow.waitFor({ timeout: 60_000 });
+
+  // Explorer context menu → our command (activates the extension). The menu
+  // item appears once the remote extension host has registered the extension.
+  const item = page.locator('.monaco-menu .action-item', { hasText: 'Translate to Domain B' });
+  for (let attempt = 0; ; attempt++) {
+    await folderRow.click({ button: 'right' });
+    await page.locator('.monaco-menu').waitFor();
+    if (await item.isVisible()) break;
+    assert.ok(attempt < 30, 'the explorer context menu never offered "Translate to Domain B"');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(2000);
+  }
+  await shot(page, '0-context-menu');
+  await item.click();
+
+  // The model picker lists the workspace's checkpoint with its detected architecture.
+  const modelRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'resnet_6blocks_ngf32.pth' });
+  await modelRow.waitFor({ timeout: 60_000 });
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'resnet_6blocks · ngf 32' }).waitFor({ timeout: 120_000 });
+  await shot(page, '1-quickpick');
+  await modelRow.click();
+
+  // Progress notification with a Cancel button, then the summary.
+  const progress = page.locator('.notification-toast', { hasText: 'Translating horses to Domain B' });
+  await progress.waitFor({ timeout: 30_000 });
+  await page.locator('.notification-toast', { hasText: /\d+\/6 images/ }).waitFor({ timeout: 300_000 }).catch(() => undefined);
+  await shot(page, '2-progress');
+  const summary = page.locator('.notification-toast', { hasText: `Translated ${COUNT} images` });
+  await summary.waitFor({ timeout: 600_000 });
+  const summaryText = await summary.textContent();
+  assert.match(summaryText ?? '', /images\/s on (tensorflow|wasm|cpu)/);
+
+  // Files on disk: one 256×256 PNG per input, input folder byte-for-byte unchanged.
+  const outDir = path.join(workspace, 'horses-to-B');
+  const outputs = readdirSync(outDir).sort();
+  assert.deepEqual(outputs, Object.keys(before).map((f) => f.replace(/\.jpg$/, '.png')));
+  for (const f of outputs) {
+    const meta = await sharp(path.join(outDir, f)).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 256, 256], f);
+  }
+  assert.deepEqual(hashes(path.join(workspace, 'horses')), before);
+
+  // The comparison panel shows the pairs with their images loaded.
+  const panel: FrameLocator = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await panel.locator('.pair').first().waitFor({ timeout: 30_000 });
+  assert.equal(await panel.locator('.pair').count(), COUNT);
+  assert.equal(await panel.locator('vscode-badge[data-kind="translated"]').textContent(), `${COUNT} translated`);
+  assert.match(await panel.locator('#header').textContent() ?? '', /resnet_6blocks/);
+  const loaded = async () => panel.locator('.pair img').evaluateAll((imgs) =>
+    imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 256).length);
+  for (let i = 0; i < 100 && (await loaded()) < 2 * COUNT; i++) await page.waitForTimeout(100);
+  assert.equal(await loaded(), 2 * COUNT, 'every input and output thumbnail loads');
+  await shot(page, '3-comparison-panel');
+
+  // Status bar: backend and idle state in the tooltip.
+  const status = page.locator('.statusbar-item', { hasText: 'DT:' });
+  assert.match(await status.textContent() ?? '', /DT: (tensorflow|wasm|cpu)/);
+  await status.hover();
+  await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Backend:' }).waitFor({ timeout: 10_000 });
+  await shot(page, '4-status-tooltip');
+
+  // Click enlarges inside the webview.
+  await panel.locator('.pair').nth(1).click();
+  await panel.locator('.lightbox:not([hidden])').waitFor();
+  assert.equal(await panel.locator('.lightbox-title').textContent(), outputs[1]!.replace(/\.png$/, '.jpg'));
+  await shot(page, '5-lightbox');
+}
