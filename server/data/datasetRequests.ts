@@ -63,15 +63,15 @@ export function registerDatasetRequests(connection: Connection): void {
   connection.onRequest(DatasetThumbnailsRequest, async ({ root, files, size }) => {
     await checkRoot(root);
     const side = Math.min(512, Math.max(16, Math.round(size)));
-    const items = [];
-    for (const file of checkFiles(files)) {
+    // A screenful at a time; sharp's own thread pool bounds the parallel work.
+    const items = await Promise.all(checkFiles(files).map(async (file) => {
       try {
         const cached = await thumbnail(path.join(root, file), side);
-        items.push({ file, src: `data:image/webp;base64,${(await fs.readFile(cached)).toString('base64')}` });
+        return { file, src: `data:image/webp;base64,${(await fs.readFile(cached)).toString('base64')}` };
       } catch (e) {
-        items.push({ file, error: (e as Error).message.split('\n')[0] });
+        return { file, error: (e as Error).message.split('\n')[0] };
       }
-    }
+    }));
     return { items };
   });
 
