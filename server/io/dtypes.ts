@@ -126,9 +126,12 @@ const READERS: Readonly<Record<StoredDtype, ElementReader>> = {
   bool: (v, o) => (v.getUint8(o) ? 1 : 0),
 };
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Converts a strided view of a storage to a contiguous row-major Float32Array (one copy).
- * The caller has checked that every addressed element lies inside `bytes`.
+ * Converts a strided view of a storage to a contiguous row-major Float32Array. Contiguous float32 in host byte order
+ * is returned as a view into `bytes` when `allowView` and the address is 4-byte aligned (torch aligns to 64), else
+ * copied once. The caller has checked that every addressed element lies inside `bytes`.
  */
 export function decodeTensor(
   bytes: Uint8Array,
@@ -137,15 +140,19 @@ export function decodeTensor(
   offset: number,
   shape: readonly number[],
   stride: readonly number[],
+  allowView = false,
 ): Float32Array {
   const n = numelOf(shape);
-  const out = new Float32Array(n);
-  if (n === 0) return out;
+  if (n === 0) return new Float32Array(0);
   const size = ELEMENT_SIZE[dtype];
-  if (dtype === 'float32' && littleEndian && isContiguous(shape, stride)) {
-    new Uint8Array(out.buffer).set(bytes.subarray(offset * 4, (offset + n) * 4));
-    return out;
+  if (dtype === 'float32' && littleEndian === HOST_LITTLE_ENDIAN && isContiguous(shape, stride)) {
+    const start = bytes.byteOffset + offset * 4;
+    if (allowView && start % 4 === 0) return new Float32Array(bytes.buffer, start, n);
+    const copy = new Float32Array(n);
+    new Uint8Array(copy.buffer).set(bytes.subarray(offset * 4, (offset + n) * 4));
+    return copy;
   }
+  const out = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const read = READERS[dtype];
   const rank = shape.length;
@@ -168,6 +175,7 @@ export function decodeTensor(
 
 /** Little-endian bytes of `data` stored as `dtype`; integer types truncate toward zero like a torch cast. */
 export function encodeTensor(data: Float32Array, dtype: StoredDtype): Uint8Array {
+  if (!HOST_LITTLE_ENDIAN) throw new Error('writing checkpoints on a big-endian host is not supported');
   const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   switch (dtype) {
     case 'float32':

@@ -8,9 +8,10 @@ import { pickleStateDict, type PickledTensor } from './pickleWriter';
 import { ELEMENT_SIZE, contiguousStrides, decodeTensor, encodeTensor, numelOf } from './dtypes';
 import type { ModuleMetadata, StateDict, StoredDtype, StoredTensor } from './stateDict';
 
-// torch.save's legacy (pre-1.6) stream starts with pickle.dump(0x1950a86a20f9469cfc6c, protocol 2): PROTO 2, LONG1 10 bytes.
+// torch.save's legacy (pre-1.6) stream starts with pickle.dump(0x1950a86a20f9469cfc6c): PROTO n, (FRAME,) LONG1 10 bytes.
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
-const LEGACY_HEADER = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+const LEGACY_MAGIC_LONG1 = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+const LEGACY_HEADER = Buffer.concat([Buffer.from([0x80, 0x02]), LEGACY_MAGIC_LONG1]); // the default, protocol 2
 const LEGACY_PROTOCOL_VERSION = 1001;
 const ZIP_LOCAL = Buffer.from('PK\x03\x04', 'latin1');
 const ZIP_EMPTY = Buffer.from('PK\x05\x06', 'latin1');
@@ -34,11 +35,14 @@ export async function readPth(file: string): Promise<StateDict> {
   return parsePth(buf, file);
 }
 
-/** parsePth on bytes already in memory; `file` names the source in errors. */
+/**
+ * readPth on bytes already in memory; `file` names the source in errors. Float32 tensors may be views into `buf`
+ * (no copy), so `buf` must not be reused afterwards.
+ */
 export function parsePth(buf: Buffer, file: string): StateDict {
   if (buf.length === 0) throw new ModelFileError(file, 'truncated: the file is empty (0 bytes)');
   if (startsWith(buf, ZIP_LOCAL) || startsWith(buf, ZIP_EMPTY)) return readZipCheckpoint(buf, file);
-  if (startsWith(buf, LEGACY_HEADER)) return readLegacyCheckpoint(buf, file);
+  if (buf[0] === 0x80 && buf.subarray(0, 32).indexOf(LEGACY_MAGIC_LONG1) >= 0) return readLegacyCheckpoint(buf, file);
   if (buf.length < 14 && (startsWith(ZIP_LOCAL, buf) || startsWith(LEGACY_HEADER, buf))) {
     throw new ModelFileError(file, `truncated: only ${buf.length} bytes`);
   }
@@ -96,8 +100,8 @@ function readLegacyCheckpoint(buf: Buffer, file: string): StateDict {
   if (version.value !== LEGACY_PROTOCOL_VERSION) {
     throw new ModelFileError(file, `unsupported legacy checkpoint protocol ${String(version.value)} (expected ${LEGACY_PROTOCOL_VERSION})`);
   }
+  // sys_info (byte order, type sizes) is informational: torch writes legacy storages little-endian on every host
   const sysInfo = unpickle(buf, version.end, file);
-  const littleEndian = !(sysInfo.value instanceof PyDict && sysInfo.value.map.get('little_endian') === false);
   const main = unpickle(buf, sysInfo.end, file);
   const { tensors, metadata } = findStateDict(main.value, file);
   const keys = unpickle(buf, main.end, file);
@@ -110,7 +114,7 @@ function readLegacyCheckpoint(buf: Buffer, file: string): StateDict {
     const ref = main.storages.get(key);
     if (!ref) throw new ModelFileError(file, `corrupt legacy checkpoint: storage ${key} is not referenced by the pickle`);
     if (pos + 8 > buf.length) throw new ModelFileError(file, `truncated: storage ${key} is missing`);
-    const count = littleEndian ? buf.readBigInt64LE(pos) : buf.readBigInt64BE(pos);
+    const count = buf.readBigInt64LE(pos);
     pos += 8;
     const nbytes = Number(count) * ELEMENT_SIZE[ref.dtype];
     if (count < 0n || pos + nbytes > buf.length) {
@@ -128,7 +132,7 @@ function readLegacyCheckpoint(buf: Buffer, file: string): StateDict {
     if (end > root.length) throw new ModelFileError(file, `storage ${s.key} too short for its view (tensor '${tensorName}')`);
     return root.subarray(s.view.offset * size, end);
   };
-  return toStateDict(tensors, metadata, bytesOf, littleEndian, file);
+  return toStateDict(tensors, metadata, bytesOf, true, file);
 }
 
 interface FoundStateDict {
@@ -192,6 +196,9 @@ function toStateDict(
   file: string,
 ): StateDict {
   const sd: StateDict = new Map();
+  // a tensor may view the file's bytes only when no other tensor shares its storage (tied weights stay independent)
+  const users = new Map<string, number>();
+  for (const [, t] of tensors) users.set(t.storage.key, (users.get(t.storage.key) ?? 0) + 1);
   for (const [name, t] of tensors) {
     const { storage, offset, shape, stride } = t;
     const size = ELEMENT_SIZE[storage.dtype];
@@ -205,7 +212,7 @@ function toStateDict(
     if (numel > 0 && last > storageNumel) {
       throw new ModelFileError(file, `tensor '${name}' reaches element ${last} of storage ${storage.key}, which holds ${storageNumel}`);
     }
-    const data = decodeTensor(bytes, storage.dtype, littleEndian, offset, shape, stride);
+    const data = decodeTensor(bytes, storage.dtype, littleEndian, offset, shape, stride, users.get(storage.key) === 1);
     sd.set(name, { shape: [...shape], data, dtype: storage.dtype } satisfies StoredTensor);
   }
   if (metadata) metadataOf.set(sd, metadata);
