@@ -213,6 +213,7 @@ export function unpickle(buf: Uint8Array, start: number, file: string): Unpickle
     let view: PyStorage['view'] = null;
     if (viewMeta instanceof PyTuple && viewMeta.items.length === 3) {
       view = { key: str(viewMeta.items[0], 'view key'), offset: int(viewMeta.items[1], 'view offset'), numel: int(viewMeta.items[2], 'view size') };
+      if (view.offset < 0 || view.numel < 0) return corrupt('negative storage view');
     } else if (viewMeta !== undefined && viewMeta !== null) return corrupt('bad storage view metadata');
     const storage = new PyStorage(STORAGE_DTYPES[cls.name], str(key, 'storage key'), int(numel, 'storage size'), view);
     if (storage.numel < 0) return corrupt('negative storage size');
@@ -225,7 +226,9 @@ export function unpickle(buf: Uint8Array, start: number, file: string): Unpickle
     const shape = ints(size, 'tensor size');
     const strides = ints(stride, 'tensor stride');
     if (shape.length !== strides.length || shape.some((d) => d < 0) || strides.some((s) => s < 0)) return corrupt('bad tensor size/stride');
-    return new PyTensor(storage, int(offset, 'storage offset'), shape, strides);
+    const start = int(offset, 'storage offset');
+    if (start < 0) return corrupt('negative storage offset');
+    return new PyTensor(storage, start, shape, strides);
   };
   const call = (fn: PyValue, argsValue: PyValue): PyValue => {
     if (!(fn instanceof PyGlobal)) return fail(`disallowed pickle opcode REDUCE on a ${describe(fn)} (not a plain state_dict)`);

@@ -24,7 +24,10 @@ export function stateDictMetadata(sd: StateDict): ModuleMetadata | undefined {
   return metadataOf.get(sd);
 }
 
-/** Reads a checkpoint written by `torch.save(state_dict)` (zip, or the legacy pre-1.6 stream). Never executes anything. */
+/**
+ * Reads a checkpoint written by `torch.save(state_dict)` (zip, or the legacy pre-1.6 stream). Never executes anything.
+ * Float32 tensors are views into the file's bytes where possible (one read, no second copy).
+ */
 export async function readPth(file: string): Promise<StateDict> {
   let buf: Buffer;
   try {
@@ -61,13 +64,12 @@ function startsWith(buf: Uint8Array, prefix: Uint8Array): boolean {
 function readZipCheckpoint(buf: Buffer, file: string): StateDict {
   const zip = new ZipReader(buf, file);
   const names = [...zip.entries.keys()];
-  const pkl = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (pkl.length === 0) {
-    if (names.some((n) => /^[^/]+\/constants\.pkl$/.test(n))) {
-      throw new ModelFileError(file, 'a TorchScript archive (torch.jit.save), not a torch.save(state_dict) checkpoint');
-    }
-    throw new ModelFileError(file, 'no data.pkl in the zip (not a torch.save checkpoint)');
+  // TorchScript archives have a data.pkl too; constants.pkl tells them apart, as in torch.load
+  if (names.some((n) => /^[^/]+\/constants\.pkl$/.test(n))) {
+    throw new ModelFileError(file, 'a TorchScript archive (torch.jit.save), not a torch.save(state_dict) checkpoint');
   }
+  const pkl = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
+  if (pkl.length === 0) throw new ModelFileError(file, 'no data.pkl in the zip (not a torch.save checkpoint)');
   if (pkl.length > 1) throw new ModelFileError(file, `several data.pkl in the zip (${pkl.join(', ')})`);
   const prefix = pkl[0].slice(0, -'data.pkl'.length);
   const order = zip.entries.get(`${prefix}byteorder`);
@@ -156,6 +158,11 @@ function findStateDict(value: PyValue, file: string): FoundStateDict {
   const direct = tensorEntries(value);
   if (direct) return { tensors: direct, metadata: readMetadata(value) };
   if (value.map.size === 0) throw new ModelFileError(file, 'not a state_dict (top-level object is an empty dict)');
+  const entries = [...value.map];
+  if (entries.some(([, v]) => v instanceof PyTensor)) {
+    const [k, v] = entries.find(([key, v]) => typeof key !== 'string' || !(v instanceof PyTensor))!;
+    throw new ModelFileError(file, `not a plain state_dict (entry ${typeof k === 'string' ? `'${k}'` : describe(k)} holds a ${describe(v)}, not a tensor)`);
+  }
   const candidates: [string, PyDict, [string, PyTensor][]][] = [];
   for (const [k, v] of value.map) {
     const entries = v instanceof PyDict ? tensorEntries(v) : null;

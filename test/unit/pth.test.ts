@@ -514,7 +514,11 @@ describe('bad files: one clear ModelFileError each, nothing executed', () => {
   test('zip without data.pkl; TorchScript archive', () => {
     const noPkl = buildZip([{ name: 'archive/version', data: Buffer.from('3\n') }, { name: 'archive/data/0', data: f32([1]) }]);
     assertModelError(() => parsePth(noPkl, 'nopkl.pth'), 'nopkl.pth', /^no data\.pkl in the zip/);
-    const script = buildZip([{ name: 'm/constants.pkl', data: pickled(op.emptyTuple) }, { name: 'm/version', data: Buffer.from('3\n') }]);
+    const script = buildZip([
+      { name: 'm/data.pkl', data: pickled(global('__torch__.models.networks', 'ResnetGenerator'), op.emptyTuple, op.newobj) },
+      { name: 'm/constants.pkl', data: pickled(op.emptyTuple) },
+      { name: 'm/version', data: Buffer.from('3\n') },
+    ]);
     assertModelError(() => parsePth(script, 'script.pt'), 'script.pt', /^a TorchScript archive/);
   });
 
@@ -575,6 +579,7 @@ describe('bad files: one clear ModelFileError each, nothing executed', () => {
       [pickled(tensorOps(W, false)), /^not a state_dict \(top-level object is a tensor\)$/],
       [pickled(op.emptyDict), /^not a state_dict \(top-level object is an empty dict\)$/],
       [pickled(op.emptyDict, op.mark, str('epoch'), int(5), str('lr'), int(1), op.setitems), /^not a state_dict \(top-level object is a dict of 'epoch', 'lr', none of them a dict of tensors\)$/],
+      [pickled(stateDictOps([W]), str('extra'), op.none, op.setitem), /^not a plain state_dict \(entry 'extra' holds a None, not a tensor\)$/],
     ];
     for (const [pkl, problem] of cases) assertModelError(() => parsePth(torchZip(pkl, smallStorages()), 'n.pth'), 'n.pth', problem);
   });
