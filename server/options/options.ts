@@ -198,12 +198,14 @@ export function validateOptions(o: TrainOptions): void {
 }
 
 /**
- * The official linear policy. The official train.py calls
- * update_learning_rate() at the beginning of every epoch, so during epoch e
- * (1-based) the LambdaLR counter is e: lr_l = 1 - max(0, e + epoch_count - n_epochs) / (n_epochs_decay + 1),
- * with epoch_count = 1 here (resume is ours, not the official continue_train).
+ * The official linear policy, lambda_rule(c) = 1 - max(0, c + epoch_count - n_epochs) / (n_epochs_decay + 1),
+ * with the scheduler stepped at the end of each epoch as in the official
+ * train.py the papers were trained with (counter c = epoch - 1, epoch_count 1):
+ * n_epochs at the full rate, then a linear decay that never reaches 0 inside
+ * the run. (Later official code steps at the start of each epoch, which shifts
+ * the decay one epoch earlier and makes the last epoch train at lr 0.)
  */
 export function learningRate(o: Pick<TrainOptions, 'lr' | 'n_epochs' | 'n_epochs_decay'>, epoch: number): number {
-  const factor = 1 - Math.max(0, epoch + 1 - o.n_epochs) / (o.n_epochs_decay + 1);
+  const factor = 1 - Math.max(0, epoch - o.n_epochs) / (o.n_epochs_decay + 1);
   return o.lr * Math.max(0, factor);
 }
