@@ -2,6 +2,7 @@
 // file under server/cli/ as a `Command` and list it here.
 import type { Command } from './command';
 import { scanCommand } from './scan';
+import { trainCommand } from './train';
 import { translateCommand } from './translateCommand';
 
-export const COMMANDS: Command[] = [translateCommand, scanCommand];
+export const COMMANDS: Command[] = [translateCommand, trainCommand, scanCommand];
