@@ -1,5 +1,7 @@
 // Layers looked up by their official state_dict prefix, shared by the networks.
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { type ConvTransposeOptions, type ConvOptions, conv2d, convTranspose2d } from './layers/conv';
 import { batchNorm, instanceNorm } from './layers/norm';
 import type { Params } from './params';

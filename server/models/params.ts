@@ -46,7 +46,7 @@ function permute4d(data: ArrayLike<number>, shape: readonly number[], perm: read
 }
 
 function toVariable(entry: ParamEntry, data: Float32Array): tf.Variable {
-  if (entry.kind === 'bnCount') return tf.variable(tf.scalar(data[0] ?? 0, 'int32'), false);
+  if (entry.kind === 'bnCount') return tf.tidy(() => tf.variable(tf.scalar(data[0] ?? 0, 'int32'), false));
   const t = entry.shape.length === 4 ? permute4d(data, entry.shape, TO_TFJS) : { data, shape: entry.shape };
   return tf.tidy(() => tf.variable(tf.tensor(t.data, t.shape, 'float32'), isTrainable(entry.kind)));
 }

@@ -3,11 +3,15 @@
 // the forward-op conv weight gradient against the native kernel; and why our
 // reflection-pad gradient exists: tfjs-core's MirrorPad gradient is wrong.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { conv2d, convTranspose2d, filterGradByForwardOps, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
+import { expectedParams, isTrainable } from '../../server/models/layout';
+import type { GeneratorSpec } from '../../server/models/spec';
 import { reflectPad } from '../../server/models/layers/reflectPad';
 import type { BackendName } from '../../protocol/server';
 import {
@@ -119,7 +123,7 @@ describe('conv weight gradient from forward ops', () => {
         const x = tf.randomNormal([2, h, h + 2, 8], 0, 1, 'float32', k) as tf.Tensor4D;
         const w = tf.randomNormal([k, k, 8, 16], 0, 0.1, 'float32', stride) as tf.Tensor4D;
         const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', h);
-        const native = tf.grad((wv: tf.Tensor4D) => tf.conv2d(x, wv, stride, 'valid'))(w, dy);
+        const native = tf.grad((wv: tf.Tensor) => tf.conv2d(x, wv as tf.Tensor4D, stride, 'valid'))(w, dy);
         const ours = filterGradByForwardOps(x, dy as tf.Tensor4D, k, k, stride);
         return relativeError(ours.dataSync(), native.dataSync());
       });
@@ -142,7 +146,7 @@ describe("tfjs-core's MirrorPad gradient", () => {
     const x = randomT64([1, 5, 6, 1], 80);
     const probe = randomT64([1, 7, 8, 1], 81);
     const builtin = tf.tidy(() =>
-      tf.grad((a: tf.Tensor4D) => tf.mirrorPad(a, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'))(toTensor(x) as tf.Tensor4D, toTensor(probe)).dataSync(),
+      tf.grad((a: tf.Tensor) => tf.mirrorPad(a as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect'))(toTensor(x), toTensor(probe)).dataSync(),
     );
     const fd = finiteDifferenceGrad(([a]) => reflectPadRef(a, 1), [x], probe, 0);
     // rows/columns 1 and n-2 are copied into the border, so their true gradient includes border terms
@@ -152,5 +156,27 @@ describe("tfjs-core's MirrorPad gradient", () => {
     for (let r = 0; r < 5; r++)
       for (let c = 0; c < 6; c++) assert.ok(Math.abs(builtin[r * 6 + c] - probe.data[(r + 1) * 8 + (c + 1)]) < 1e-6);
     t.diagnostic(`built-in MirrorPad gradient relative error ${err.toFixed(2)} (ours: < ${TOL})`);
+  });
+});
+
+describe('without tfjs-node', () => {
+  test('a wasm-only process can differentiate a network (our layers register the op gradients tfjs-core lacks)', () => {
+    const spec: GeneratorSpec = { netG: 'resnet_6blocks', ngf: 4, norm: 'instance', inputNc: 3, outputNc: 3, useDropout: true };
+    const script = `
+      const tf = require('@tensorflow/tfjs-core');
+      const { initBackend } = require('./server/backend');
+      const { Generator } = require('./server/models/network');
+      (async () => {
+        const backend = (await initBackend('wasm')).name;
+        const g = Generator.init(${JSON.stringify(spec)}, 1);
+        const x = tf.randomUniform([1, 16, 16, 3], -1, 1);
+        const { grads } = tf.variableGrads(() => tf.mean(g.apply(x, { training: true })));
+        const finite = Object.values(grads).every((t) => t.dataSync().every(Number.isFinite));
+        const tfjsNode = Object.keys(require.cache).some((k) => k.includes('tfjs-node'));
+        console.log(JSON.stringify({ backend, tfjsNode, grads: Object.keys(grads).length, finite }));
+      })();`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+    const trainable = expectedParams(spec).filter((e) => isTrainable(e.kind)).length;
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { backend: 'wasm', tfjsNode: false, grads: trainable, finite: true });
   });
 });

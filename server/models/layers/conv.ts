@@ -5,6 +5,8 @@
 // the weight gradient uses the native kernel where one is registered, else a
 // dilated forward convolution (filterGradByForwardOps).
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 export interface ConvOptions {
   stride: number;

@@ -2,6 +2,8 @@
 // official networks use them: eps 1e-5, biased variance for normalising;
 // BatchNorm keeps running statistics with momentum 0.1 and unbiased variance.
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 export const NORM_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
