@@ -584,7 +584,7 @@ describe('bad files: one clear ModelFileError each, nothing executed', () => {
     for (const [pkl, problem] of cases) assertModelError(() => parsePth(torchZip(pkl, smallStorages()), 'n.pth'), 'n.pth', problem);
   });
 
-  test('the unpickler only ever throws ModelFileError on damaged data.pkl (every truncation, 2000 seeded mutations)', () => {
+  test('damaged files only ever give ModelFileError (every truncation of a data.pkl, seeded byte mutations)', () => {
     const za = new ZipReader(readFileSync(fixture), fixture);
     const pkl = za.data(za.entries.get('patchgan_basic_ndf16_in6_batch_eval/data.pkl')!);
     const onlyModelErrors = (bytes: Uint8Array) => {
@@ -595,6 +595,21 @@ describe('bad files: one clear ModelFileError each, nothing executed', () => {
       }
     };
     for (let n = 0; n < pkl.length; n++) assert.throws(() => unpickle(pkl.subarray(0, n), 0, 'f'), ModelFileError);
+    // whole files too (zip headers, central directory, legacy storage section), and the zip with the real torch layout
+    for (const name of ['proto4.pth', 'legacy.pth', 'views_legacy.pth']) {
+      const orig = readFileSync(path.resolve(__dirname, '../fixtures/torch-made', name));
+      let s = 11;
+      const r = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+      for (let i = 0; i < 2000; i++) {
+        const m = Buffer.from(orig);
+        for (let j = 0; j < 2; j++) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
+        try {
+          parsePth(m, 'f');
+        } catch (e) {
+          if (!(e instanceof ModelFileError)) throw e;
+        }
+      }
+    }
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
     for (let i = 0; i < 2000; i++) {
