@@ -28,7 +28,9 @@ export function parseOptions<O extends Options>(command: string, argv: string[],
     const quoted = /'([^']+)'/.exec(e.message)?.[1];
     const hint = `(see domain-translator ${command} --help)`;
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${quoted ?? ''} ${hint}`);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${e.message.split('\n')[0].replace(/\.$/, '')} ${hint}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(e.message)) {
+      throw new UsageError(`${(quoted ?? 'option').split(' ')[0]} needs a value ${hint}`);
+    }
     throw new UsageError(`${e.message.split('\n')[0]} ${hint}`);
   }
 }

@@ -62,6 +62,22 @@ async function prepare(file: string, model: ModelSummary): Promise<Prepared> {
   }
 }
 
+async function runGenerator(generator: ImageGenerator, pixels: Pixels, training: boolean): Promise<Pixels> {
+  const x = pixelsToTensor(pixels);
+  let y: tf.Tensor4D;
+  try {
+    // tidy disposes the intermediates, also when apply throws.
+    y = tf.tidy(() => generator.apply(x, { training }));
+  } finally {
+    x.dispose();
+  }
+  try {
+    return await tensorToPixels(y);
+  } finally {
+    y.dispose();
+  }
+}
+
 function checkChannels(model: ModelSummary): void {
   if (model.inputNc !== 1 && model.inputNc !== 3) {
     throw new Error(`${model.path}: the model takes ${model.inputNc} input channels; images give 3 (RGB) or 1 (grayscale)`);
@@ -135,18 +151,13 @@ export async function runTranslation(generator: ImageGenerator, model: ModelSumm
       if (!item.ok) {
         unreadable.push({ input: files[i], reason: item.reason });
       } else {
-        const x = pixelsToTensor(item.pixels);
-        let y: tf.Tensor4D;
-        try {
-          y = tf.tidy(() => generator.apply(x, { training: !options.eval }));
-        } finally {
-          x.dispose();
-        }
-        let out: Pixels;
-        try {
-          out = await tensorToPixels(y);
-        } finally {
-          y.dispose();
+        const out = await runGenerator(generator, item.pixels, !options.eval).then((p) => p, (err: Error) => err);
+        if (out instanceof Error) {
+          // Per image, e.g. a 1x1 picture is too small for the network's padding; the run goes on.
+          unreadable.push({ input: files[i], reason: `could not be translated at ${item.pixels.width}x${item.pixels.height}: ${out.message.split('\n')[0]}` });
+          done++;
+          report(false);
+          continue;
         }
         const file = path.join(await outDir(), names[i]);
         const size = options.keepSize ? { width: item.width, height: item.height } : undefined;
