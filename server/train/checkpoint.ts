@@ -115,6 +115,10 @@ export async function saveCheckpoint(checkpointsDir: string, s: CheckpointState,
   const latest = path.join(checkpointsDir, 'latest');
   await replaceDir(latest, (tmp) => writeCheckpointFiles(tmp, s, opts));
   if (keep) await replaceDir(path.join(checkpointsDir, `step-${s.step}`), (tmp) => writeCheckpointFiles(tmp, s, opts));
+  // Leftovers of earlier kills: half-written folders and superseded previous checkpoints.
+  for (const name of await fs.readdir(checkpointsDir)) {
+    if (name.startsWith('.tmp-') || name.startsWith('.old-')) await fs.rm(path.join(checkpointsDir, name), { recursive: true, force: true });
+  }
   return latest;
 }
 
