@@ -11,7 +11,6 @@ import { Rng } from '../../server/train/rng';
 
 const DATA = path.resolve(__dirname, '../../../shared/datasets');
 const horse = path.join(DATA, 'horse2zebra-mini/trainA/n02381460_1001.jpg');
-const facade = path.join(DATA, 'facades/train/1.jpg');
 
 const base: PreprocessOptions = { preprocess: 'resize_and_crop', load_size: 36, crop_size: 32, no_flip: false };
 
