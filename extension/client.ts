@@ -14,6 +14,8 @@ export class ServerClient implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeState = this.stateEmitter.event;
   private restarts: number[] = [];
+  /** What the server was doing when last heard from, to tell the user what a crash lost. */
+  private task: string | undefined;
 
   constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
     const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
@@ -29,7 +31,10 @@ export class ServerClient implements vscode.Disposable {
         closed: () => this.onClosed(),
       },
     });
-    this.client.onNotification(StatusNotification, (status) => this.stateEmitter.fire({ kind: 'running', status }));
+    this.client.onNotification(StatusNotification, (status) => {
+      this.task = status.task;
+      this.stateEmitter.fire({ kind: 'running', status });
+    });
     this.client.onDidChangeState((e) => {
       if (e.newState === State.Starting) this.stateEmitter.fire({ kind: 'starting' });
       if (e.newState === State.Stopped) this.stateEmitter.fire({ kind: 'stopped', reason: 'stopped' });
@@ -67,8 +72,10 @@ export class ServerClient implements vscode.Disposable {
       void this.warn('Domain Translator: the server keeps stopping and was not restarted. Use "Domain Translator: Restart Server" after checking the log.');
       return { action: CloseAction.DoNotRestart, handled: true };
     }
-    this.log.warn('the server stopped unexpectedly; restarting it');
-    void this.warn('Domain Translator: the server stopped unexpectedly and was restarted. A running translation was lost.');
+    const lost = this.task ? ` The running task (${this.task}) was lost.` : '';
+    this.task = undefined;
+    this.log.warn(`the server stopped unexpectedly; restarting it.${lost}`);
+    void this.warn(`Domain Translator: the server stopped unexpectedly and was restarted.${lost}`);
     return { action: CloseAction.Restart, handled: true };
   }
 

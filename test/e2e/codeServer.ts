@@ -36,6 +36,11 @@ export class CodeServer {
   readonly log = path.join(this.root, 'code-server.log');
   port = 0;
 
+  /** Its process id, which is also its process group's id. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   constructor(private readonly executable: string) {
     for (const d of ['home', 'xdg-config', 'xdg-data', 'xdg-cache', 'xdg-state', 'user-data/User', 'extensions']) {
       mkdirSync(path.join(this.root, d), { recursive: true });

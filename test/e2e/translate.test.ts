@@ -138,4 +138,57 @@ async function translateFolder(url: string, page: Page): Promise<void> {
   await panel.locator('.lightbox:not([hidden])').waitFor();
   assert.equal(await panel.locator('.lightbox-title').textContent(), outputs[1]!.replace(/\.png$/, '.jpg'));
   await shot(page, '5-lightbox');
+  await panel.locator('body').press('Escape');
+
+  await cancelSecondRun(page, panel, outDir);
+  await restartAfterCrash(page);
+}
+
+/** A second run gets a new folder, lists the model under "Recently used", and Cancel stops it early. */
+async function cancelSecondRun(page: Page, panel: FrameLocator, firstOut: string): Promise<void> {
+  const firstOutputs = hashes(firstOut);
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^horses$/ }).click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Translate to Domain B' }).click();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Recently used' }).waitFor({ timeout: 30_000 });
+  await shot(page, '6-quickpick-recent');
+  const recent = page.locator('.quick-input-list .monaco-list-row').first();
+  assert.match(await recent.textContent() ?? '', /resnet_6blocks_ngf32\.pth/);
+  await recent.click();
+  const toast = page.locator('.notification-toast', { hasText: /Translating horses to Domain B: [1-5]\/6 images/ });
+  await toast.waitFor({ timeout: 300_000 });
+  await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+  const cancelled = page.locator('.notification-toast', { hasText: 'Cancelled after' });
+  await cancelled.waitFor({ timeout: 120_000 });
+  const done = Number(/Cancelled after (\d+) image/.exec(await cancelled.textContent() ?? '')![1]);
+  assert.ok(done >= 1 && done < COUNT, `cancelled after ${done} of ${COUNT}`);
+  const secondOut = readdirSync(workspace).filter((d) => d.startsWith('horses-to-B') && path.join(workspace, d) !== firstOut);
+  assert.equal(secondOut.length, 1, `a new output folder: ${secondOut}`);
+  assert.equal(readdirSync(path.join(workspace, secondOut[0]!)).filter((f) => f.endsWith('.png')).length, done);
+  assert.deepEqual(hashes(firstOut), firstOutputs, 'the first run\'s outputs are untouched');
+  await panel.locator('vscode-badge[data-kind="cancelled"]').waitFor({ timeout: 30_000 });
+  assert.equal(await panel.locator('.pair').count(), done);
+  await shot(page, '7-cancelled');
+}
+
+/** Killing the server: the user is told, and it comes back on the same backend. */
+async function restartAfterCrash(page: Page): Promise<void> {
+  const status = page.locator('.statusbar-item', { hasText: 'DT:' });
+  const backend = /DT: (\w+)/.exec(await status.textContent() ?? '')![1];
+  const pid = serverPid();
+  process.kill(pid, 'SIGKILL');
+  await page.locator('.notification-toast', { hasText: 'server stopped unexpectedly and was restarted' }).waitFor({ timeout: 30_000 });
+  await page.locator('.statusbar-item', { hasText: `DT: ${backend}` }).waitFor({ timeout: 60_000 });
+  assert.notEqual(serverPid(), pid);
+  await shot(page, '8-restarted');
+}
+
+/** The language server: a node process running our dist/server.js under code-server. */
+function serverPid(): number {
+  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  const line = ps.split('\n').find((l) => {
+    const [, pgid] = l.trim().split(/\s+/);
+    return Number(pgid) === server!.pid && /domain-translator[^ ]*\/dist\/server\.js/.test(l);
+  });
+  assert.ok(line, 'the language server process is running');
+  return Number(line.trim().split(/\s+/)[0]);
 }
