@@ -12,6 +12,8 @@ export interface ForwardMode {
   training: boolean;
   /** Train mode only: store BatchNorm running statistics as PyTorch's forward does. Inference leaves them alone. */
   updateStats?: boolean;
+  /** Train mode only: seeds the dropout masks (layer i uses seed + i), so a forward can be repeated with the same masks. */
+  dropoutSeed?: number;
 }
 
 function param(params: Params, key: string): tf.Variable {

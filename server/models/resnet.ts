@@ -20,7 +20,7 @@ export function forward(spec: GeneratorSpec, params: Params, x: tf.Tensor4D, mod
   for (let i = 0; i < n; i++) {
     const p = `model.${idx.firstBlock + i}.conv_block`;
     let y = tf.relu(norm(`${p}.${blk.norm1}`, convAt(params, `${p}.${blk.conv1}`, reflectPad(h, 1), { stride: 1, pad: 0 })));
-    if (spec.useDropout) y = dropout(y, mode.training);
+    if (spec.useDropout) y = dropout(y, mode.training, 0.5, mode.dropoutSeed === undefined ? undefined : mode.dropoutSeed + i);
     y = norm(`${p}.${blk.norm2}`, convAt(params, `${p}.${blk.conv2}`, reflectPad(y, 1), { stride: 1, pad: 0 }));
     h = tf.add(h, y);
   }

@@ -32,7 +32,7 @@ export function forward(spec: GeneratorSpec, params: Params, x: tf.Tensor4D, mod
     }
     const down = norm(`${p}2`, convAt(params, `${p}1`, skip, DOWN));
     let up = norm(`${p}6`, convTransposeAt(params, `${p}5`, tf.relu(block(l + 1, down)), UP));
-    if (spec.useDropout && lv.dropoutSlot) up = dropout(up, mode.training);
+    if (spec.useDropout && lv.dropoutSlot) up = dropout(up, mode.training, 0.5, mode.dropoutSeed === undefined ? undefined : mode.dropoutSeed + l);
     return tf.concat([skip, up], 3);
   };
   return block(0, x);

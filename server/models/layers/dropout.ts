@@ -3,6 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 /** nn.Dropout(0.5): in train mode zero each value with probability `rate` and scale the rest by 1/(1-rate). */
-export function dropout(x: tf.Tensor4D, training: boolean, rate = 0.5): tf.Tensor4D {
-  return training ? (tf.dropout(x, rate) as tf.Tensor4D) : x;
+export function dropout(x: tf.Tensor4D, training: boolean, rate = 0.5, seed?: number): tf.Tensor4D {
+  return training ? (tf.dropout(x, rate, undefined, seed) as tf.Tensor4D) : x;
 }
