@@ -4,9 +4,8 @@
 //   G step (D frozen): GAN(D(cat(A, fake_B)), true) + λ_L1 |fake_B - B|
 // D runs in train mode each time, so its BatchNorm running statistics move
 // three times per iteration (fake, real, then the G step), as in PyTorch. The
-// G step recomputes G(A) under the gradient tape without a second
-// running-statistics update (with dropout on, the recomputation draws a new
-// mask: network dropout takes no seed yet).
+// G step recomputes G(A) under the gradient tape with the same dropout masks
+// (one seed from the run's RNG per step) and without a second running-statistics update.
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam } from './adam';
 import { ganLoss, l1Loss } from './losses';
@@ -33,7 +32,7 @@ export class Pix2PixTrainer {
   constructor(
     private readonly o: Pix2PixOptions,
     readonly nets: Map<NetName, Net>,
-    readonly rng: Rng,
+    private readonly rng: Rng,
   ) {
     this.g = nets.get('G') as Generator;
     this.d = nets.get('D') as Discriminator;
@@ -46,7 +45,8 @@ export class Pix2PixTrainer {
 
   step(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number): Losses {
     const mode = this.o.gan_mode;
-    const fakeB = this.g.apply(realA, { training: true, updateStats: true });
+    const dropoutSeed = this.rng.seed();
+    const fakeB = this.g.apply(realA, { training: true, updateStats: true, dropoutSeed });
     const kept: Record<string, tf.Scalar> = {};
 
     const d = tf.variableGrads(() => {
@@ -63,7 +63,7 @@ export class Pix2PixTrainer {
     fakeB.dispose();
 
     const g = tf.variableGrads(() => {
-      const fake = this.g.apply(realA, { training: true, updateStats: false });
+      const fake = this.g.apply(realA, { training: true, updateStats: false, dropoutSeed });
       const lossGan = ganLoss(mode, this.d.apply(tf.concat([realA, fake], 3), { training: true, updateStats: true }), true);
       const lossL1 = tf.mul(l1Loss(fake, realB), this.o.lambda_L1) as tf.Scalar;
       kept.G_GAN = tf.keep(lossGan);
@@ -84,7 +84,7 @@ export class Pix2PixTrainer {
 
   /** Sample row: A | G(A) | B (the target). */
   sample(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D[] {
-    return tf.tidy(() => [a.clone(), this.g.apply(a, { training: true, updateStats: false }), b.clone()]);
+    return tf.tidy(() => [tf.clone(a), this.g.apply(a, { training: true, updateStats: false }), tf.clone(b)]);
   }
 
   dispose(): void {

@@ -104,3 +104,30 @@ test('a new run refuses a folder that already holds a run; resume needs a checkp
   const empty = tmp('empty');
   await assert.rejects(train({ dataroot: '', run: empty, resume: true }), /no options\.json/);
 });
+
+test('pix2pix with dropout and BatchNorm resumes exactly (seeded masks, running statistics in the checkpoint)', async () => {
+  const root = tmp('resume-p2p');
+  const run = path.join(root, 'full');
+  const req: StartTrainingRequest = {
+    dataroot: path.join(DATA, 'facades'),
+    model: 'pix2pix',
+    direction: 'BtoA',
+    crop_size: 128,
+    load_size: 136,
+    ngf: 8,
+    ndf: 8,
+    netG: 'unet_128',
+    seed: 5,
+    print_every: 1,
+    sample_every: 100,
+    save_every: 2,
+    keep_every: 2,
+  };
+  const straight = await train({ ...req, iterations: 4, run });
+  const copy = path.join(root, 'copy');
+  copyWithoutLatest(run, copy);
+  fs.rmSync(path.join(copy, 'checkpoints', 'step-4'), { recursive: true });
+  const resumed = await train({ dataroot: '', run: copy, resume: true, iterations: 4 });
+  assert.deepEqual(resumed.map((r) => r.step), [3, 4]);
+  assert.deepEqual(resumed.map((r) => r.losses), straight.slice(2).map((r) => r.losses));
+});
