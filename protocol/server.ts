@@ -86,3 +86,5 @@ export const TranslateRequest = new RequestType<TranslateParams, TranslateResult
 
 // Dataset curation requests (scan, thumbnails, manifest, moves) live in their own module.
 export * from './dataset';
+// Training requests (start with progress, stop, status, run snapshots) live in their own module.
+export * from './training';

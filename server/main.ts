@@ -5,6 +5,8 @@ import { createConnection, ProposedFeatures, TextDocumentSyncKind, WorkDoneProgr
 import { InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
 import { initBackend } from './backend';
 import { registerDatasetRequests } from './data/datasetRequests';
+import { registerTrainingRequests } from './training/requests';
+import { registerOptionsDiagnostics } from './optionsDiagnostics';
 import { inspectModel } from './models/loadModel';
 import { translate } from './translate/translate';
 
@@ -38,6 +40,8 @@ connection.onInitialized(async () => {
 connection.onRequest(StatusRequest, status);
 
 registerDatasetRequests(connection);
+registerTrainingRequests(connection, withTask);
+registerOptionsDiagnostics(connection);
 
 connection.onRequest(InspectModelRequest, async ({ path }) => {
   await initBackend();
