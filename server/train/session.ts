@@ -54,9 +54,11 @@ async function resolveFor(req: StartTrainingRequest): Promise<{ options: TrainOp
   }
   const dataroot = path.resolve(req.dataroot);
   if (!req.model) req = { ...req, model: (await detectLayout(dataroot)).kind === 'unaligned' ? 'cyclegan' : 'pix2pix' };
-  const provisional = resolveOptions({ ...req, dataroot }, { datasetSize: 1 });
+  // Session fields are not training options: keep them out of options.json.
+  const { run: _run, workspace: _workspace, resume: _resume, ...trainRequest } = req;
+  const provisional = resolveOptions({ ...trainRequest, dataroot }, { datasetSize: 1 });
   const dataset = await openTrainDataset(dataroot, provisional, provisional.model);
-  const options = resolveOptions({ ...req, dataroot }, { datasetSize: dataset.size });
+  const options = resolveOptions({ ...trainRequest, dataroot }, { datasetSize: dataset.size });
   const runDir = path.resolve(req.run ?? defaultRunDir(workspace, options.name));
   if (await findCheckpoint(path.join(runDir, 'checkpoints'))) {
     throw new Error(`${runDir} already holds a training run; resume it or choose another run folder`);
