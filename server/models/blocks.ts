@@ -22,19 +22,14 @@ function param(params: Params, key: string): tf.Variable {
   return v;
 }
 
-function withBias(params: Params, key: string, y: tf.Tensor4D): tf.Tensor4D {
-  const b = params.get(`${key}.bias`);
-  return b ? tf.add(y, b) : y;
-}
-
 /** nn.Conv2d at `key` (bias if the checkpoint has one). */
 export function convAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvOptions): tf.Tensor4D {
-  return withBias(params, key, conv2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts));
+  return conv2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts, params.get(`${key}.bias`) as tf.Tensor1D | undefined);
 }
 
 /** nn.ConvTranspose2d at `key`. */
 export function convTransposeAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvTransposeOptions): tf.Tensor4D {
-  return withBias(params, key, convTranspose2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts));
+  return convTranspose2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts, params.get(`${key}.bias`) as tf.Tensor1D | undefined);
 }
 
 /** The norm layer at `key`: InstanceNorm2d, BatchNorm2d (keys under `key`) or Identity. */

@@ -11,7 +11,7 @@ import { reflectPad } from '../../server/models/layers/reflectPad';
 import type { BackendName } from '../../protocol/server';
 import { type T64, batchNormTrainRef, conv2dRef, convTransposeRef, instanceNormRef, maxAbsDiff, randomT64, reflectPadRef } from './support/layerReference';
 
-const toTensor = (t: T64) => tf.tensor(Float32Array.from(t.data), t.shape) as tf.Tensor4D;
+const toTensor = (t: T64) => tf.tensor4d(Float32Array.from(t.data), t.shape as [number, number, number, number]);
 
 function close(got: tf.Tensor, want: T64, tol: number, what: string): number {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
@@ -36,12 +36,19 @@ describe('layers', () => {
           const w = randomT64([k, k, 3, 5], 2 + k);
           close(conv2d(toTensor(x), toTensor(w), { stride, pad }), conv2dRef(x, w, stride, pad), 1e-5, `${name} conv k${k} s${stride} p${pad}`);
         }
+        const w3 = randomT64([3, 3, 3, 5], 9);
+        const bias = [0.5, -1, 0.25, 0, 2];
+        const withBias = conv2dRef(x, w3, 1, 1);
+        withBias.data.forEach((v, i) => (withBias.data[i] = v + bias[i % 5]));
+        close(conv2d(toTensor(x), toTensor(w3), { stride: 1, pad: 1 }, tf.tensor1d(bias)), withBias, 1e-5, `${name} conv with bias`);
         const xs = randomT64([2, 4, 5, 6], 3);
         for (const [k, outputPadding] of [[3, 1], [4, 0]]) {
           const w = randomT64([k, k, 3, 6], 4 + k);
-          const got = convTranspose2d(toTensor(xs), toTensor(w), { stride: 2, pad: 1, outputPadding });
+          const got = convTranspose2d(toTensor(xs), toTensor(w), { stride: 2, pad: 1, outputPadding }, tf.tensor1d([1, 2, 3]));
           assert.deepEqual(got.shape, [2, 8, 10, 3], `${name} convT k${k} doubles the sides`);
-          close(got, convTransposeRef(xs, w, 2, 1, outputPadding), 1e-5, `${name} convT k${k} op${outputPadding}`);
+          const want = convTransposeRef(xs, w, 2, 1, outputPadding);
+          want.data.forEach((v, i) => (want.data[i] = v + 1 + (i % 3)));
+          close(got, want, 1e-5, `${name} convT k${k} op${outputPadding} with bias`);
         }
         // exact copies, up to the float32 rounding of the reference values
         for (const p of [1, 3]) close(reflectPad(toTensor(x), p), reflectPadRef(x, p), 1e-7, `${name} reflectPad ${p}`);

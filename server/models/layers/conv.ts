@@ -57,8 +57,8 @@ function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: [numb
   }) as tf.Tensor4D;
 }
 
-/** PyTorch Conv2d (no bias) in NHWC: x [N,H,W,Cin], w [kh,kw,Cin,Cout]. */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOptions): tf.Tensor4D {
+/** PyTorch Conv2d in NHWC: x [N,H,W,Cin], w [kh,kw,Cin,Cout], optional bias [Cout]. */
+export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOptions, bias?: tf.Tensor1D): tf.Tensor4D {
   const op = tf.customGrad<tf.Tensor4D>((...args) => {
     const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([x4, w4]);
@@ -75,14 +75,15 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOpti
       },
     };
   });
-  return op(x, w);
+  const y = op(x, w);
+  return bias ? tf.add(y, bias) : y;
 }
 
 /**
- * PyTorch ConvTranspose2d (no bias) in NHWC: x [N,H,W,Cin], w [kh,kw,Cout,Cin]
- * (PyTorch's [Cin,Cout,kh,kw] permuted [2,3,1,0]). Output side (H-1)·s - 2p + k + output_padding.
+ * PyTorch ConvTranspose2d in NHWC: x [N,H,W,Cin], w [kh,kw,Cout,Cin] (PyTorch's [Cin,Cout,kh,kw]
+ * permuted [2,3,1,0]), optional bias [Cout]. Output side (H-1)·s - 2p + k + output_padding.
  */
-export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad, outputPadding }: ConvTransposeOptions): tf.Tensor4D {
+export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad, outputPadding }: ConvTransposeOptions, bias?: tf.Tensor1D): tf.Tensor4D {
   if (outputPadding > pad) throw new Error(`output_padding ${outputPadding} > padding ${pad} is not supported`);
   const [n, h, wd] = x.shape;
   const [kh, kw, cOut] = w.shape;
@@ -102,5 +103,6 @@ export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad, o
   const full = op(x, w);
   const outH = (h - 1) * stride - 2 * pad + kh + outputPadding;
   const outW = (wd - 1) * stride - 2 * pad + kw + outputPadding;
-  return tf.slice(full, [0, pad, pad, 0], [n, outH, outW, cOut]);
+  const y = tf.slice(full, [0, pad, pad, 0], [n, outH, outW, cOut]);
+  return bias ? tf.add(y, bias) : y;
 }
