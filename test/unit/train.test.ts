@@ -15,6 +15,7 @@ import { initNets } from '../../server/train/nets';
 import { CycleGanTrainer } from '../../server/train/cycleGan';
 import { Pix2PixTrainer } from '../../server/train/pix2pix';
 import { Rng } from '../../server/train/rng';
+import { ImagePool } from '../../server/train/imagePool';
 import { validCheckpointStep } from '../../server/train/checkpoint';
 import type { StepRecord } from '../../server/train/run';
 
@@ -122,15 +123,17 @@ test('the number of live tensors is the same after every iteration (CycleGAN wit
   const o = resolveOptions({ dataroot: '/unused', model: 'cyclegan', ngf: 8, ndf: 8, crop_size: 32, pool_size: 2 }, { datasetSize: 1 });
   const nets = initNets(o);
   const trainer = new CycleGanTrainer(o, nets, Rng.from(2));
-  const a = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const b = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  // batch 2: the pool takes the batch apart image by image, as the official one
+  const a = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const b = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
   const counts: number[] = [];
   for (let i = 0; i < 5; i++) {
     trainer.step(a, b, 0.0002);
     counts.push(tf.memory().numTensors);
   }
-  // the pool fills during the first two steps (one image per pool per step), then stays
-  assert.deepEqual(counts.slice(2), [counts[2], counts[2], counts[2]], `counts ${counts.join(', ')}`);
+  // the pools (2 images each) fill in the first step, then the count stays
+  assert.equal(trainer.pools.fake_A.size, 2);
+  assert.deepEqual(counts.slice(1), [counts[1], counts[1], counts[1], counts[1]], `counts ${counts.join(', ')}`);
   const o2 = resolveOptions({ dataroot: '/unused', model: 'pix2pix', ngf: 8, ndf: 8, crop_size: 128, netG: 'unet_128' }, { datasetSize: 1 });
   const nets2 = initNets(o2);
   const p2p = new Pix2PixTrainer(o2, nets2, Rng.from(3));
@@ -146,4 +149,30 @@ test('the number of live tensors is the same after every iteration (CycleGAN wit
   trainer.dispose();
   p2p.dispose();
   for (const n of [...nets.values(), ...nets2.values()]) n.dispose();
+});
+
+test('image pool: stores until full, then returns a stored image (swapping in the new one) half the time', async () => {
+  await initBackend();
+  const pool = new ImagePool(3, Rng.from(9));
+  const img = (v: number) => tf.fill([1, 1, 1, 1], v) as tf.Tensor4D;
+  const value = (t: tf.Tensor) => t.dataSync()[0];
+  for (let v = 0; v < 3; v++) {
+    assert.equal(tf.tidy(() => value(pool.query(img(v)))), v, 'returned as is while filling');
+  }
+  assert.equal(pool.size, 3);
+  let old = 0;
+  const stored = new Set([0, 1, 2]);
+  for (let v = 3; v < 403; v++) {
+    const got = tf.tidy(() => value(pool.query(img(v))));
+    if (got !== v) {
+      assert.ok(stored.has(got), `returned ${got}, which the pool did not hold`);
+      stored.delete(got);
+      stored.add(v);
+      old++;
+    }
+  }
+  assert.ok(old > 160 && old < 240, `${old} of 400 queries returned a stored image`);
+  const state = await pool.getState();
+  assert.deepEqual(new Set(state.images.map((i) => i.data[0])), stored);
+  pool.dispose();
 });
