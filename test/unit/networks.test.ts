@@ -80,6 +80,18 @@ describe('detectNetwork', () => {
     }
   });
 
+  test('accepts the InstanceNorm running statistics old PyTorch versions saved (the official loader drops them too)', async () => {
+    const file = path.join(PYTORCH, 'resnet_6blocks_ngf32.pth');
+    const sd = await readPth(file);
+    sd.set('model.2.running_mean', { shape: [32], data: new Float32Array(32), dtype: 'float32' });
+    sd.set('model.2.running_var', { shape: [32], data: new Float32Array(32).fill(1), dtype: 'float32' });
+    const detected = detectNetwork(sd, file);
+    assert.equal(detected.spec.norm, 'instance');
+    const params = paramsFromStateDict(sd, detected.spec, file);
+    assert.equal(params.has('model.2.running_mean'), false);
+    tf.dispose([...params.values()]);
+  });
+
   test('an unknown architecture, a missing key and a wrong shape are ModelFileErrors naming the file', async () => {
     const alien: StateDict = new Map([['encoder.0.weight', { shape: [8, 3, 3, 3], data: new Float32Array(216), dtype: 'float32' }]]);
     assert.throws(() => detectNetwork(alien, '/m/alien.pth'), (e: unknown) => e instanceof ModelFileError && /^\/m\/alien\.pth: unknown architecture: .*keys like encoder\.0\.weight/.test(e.message));
