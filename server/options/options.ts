@@ -99,6 +99,8 @@ const OFFICIAL: Omit<TrainOptions, 'dataroot' | 'model' | 'preset' | 'name' | 'i
   keep_every: 0,
 };
 
+const KNOWN_KEYS = new Set<string>([...Object.keys(OFFICIAL), 'dataroot', 'model', 'preset', 'name', 'iterations', 'backend']);
+
 /** What each official model sets in modify_commandline_options. */
 const MODEL_DEFAULTS: Record<ModelName, Partial<TrainOptions>> = {
   cyclegan: { no_dropout: true },
@@ -150,6 +152,8 @@ export function resolveOptions(req: TrainRequest, ctx: ResolveContext): TrainOpt
   const { iterations: presetIterations, ...presetOpts } = PRESETS[preset][model];
   const given = Object.fromEntries(Object.entries(req).filter(([, v]) => v !== undefined)) as TrainRequest;
   const { epochs, ...userOpts } = given;
+  const unknown = Object.keys(userOpts).filter((k) => !KNOWN_KEYS.has(k));
+  if (unknown.length) throw new Error(`invalid training options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   const o: TrainOptions = {
     ...OFFICIAL,
     ...MODEL_DEFAULTS[model],

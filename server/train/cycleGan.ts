@@ -118,7 +118,7 @@ export class CycleGanTrainer {
     const [g, f] = from === 'A' ? [this.gA, this.gB] : [this.gB, this.gA];
     return tf.tidy(() => {
       const y = g.apply(x, mode);
-      return [x.clone(), y, f.apply(y, mode)];
+      return [tf.clone(x), y, f.apply(y, mode)];
     });
   }
 

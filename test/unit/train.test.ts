@@ -43,6 +43,7 @@ test('options: official defaults per model, presets, user values win, bad values
   assert.deepEqual([pv.n_epochs, pv.n_epochs_decay], [2, 1]);
   assert.throws(() => resolveOptions({ dataroot: '/d', crop_size: 30, load_size: 20 }, { datasetSize: 4 }), /crop_size must be a multiple of 4.*load_size \(20\) must be at least crop_size/);
   assert.throws(() => resolveOptions({ dataroot: '/d', model: 'pix2pix', netG: 'unet_256', crop_size: 128 }, { datasetSize: 4 }), /unet_256 needs crop_size a multiple of 256/);
+  assert.throws(() => resolveOptions({ dataroot: '/d', ...({ niter: 5 } as object) }, { datasetSize: 4 }), /unknown option niter/);
 });
 
 test('linear policy: n_epochs at lr, then linear decay over n_epochs_decay + 1', () => {
