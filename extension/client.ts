@@ -24,7 +24,8 @@ export class ServerClient implements vscode.Disposable {
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     this.client = new LanguageClient('domainTranslator', 'Domain Translator', serverOptions, {
-      documentSelector: [],
+      // Run options files, validated as the user types (server/optionsDiagnostics.ts).
+      documentSelector: [{ scheme: 'file', language: 'json', pattern: '**/.domain-translator/runs/*/options.json' }],
       outputChannel: log,
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),

@@ -3,8 +3,11 @@ import * as vscode from 'vscode';
 import { ServerClient } from './client';
 import { registerDatasetCommands } from './commands/dataset';
 import { RecentModels } from './commands/recentModels';
+import { registerTrainingCommands } from './commands/train';
 import { translateCommand } from './commands/translate';
 import { ServerStatusBar } from './statusBar';
+import { TrainingController } from './training/trainingController';
+import { TrainingStatusBar } from './training/trainingStatusBar';
 
 let server: ServerClient | undefined;
 
@@ -22,6 +25,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...registerDatasetCommands(deps),
     vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
   );
+  // Training: live status from the server, recovered from the run folder after a restart.
+  const training = new TrainingController(server, context.workspaceState, log);
+  const trainingStatusBar = new TrainingStatusBar();
+  context.subscriptions.push(training, trainingStatusBar, training.onDidChange((s) => trainingStatusBar.update(s)),
+    ...registerTrainingCommands({ server, training, log, extensionUri: context.extensionUri }));
   await server.start();
 }
 

@@ -36,6 +36,9 @@ export interface StartTrainingParams extends WorkDoneProgressParams {
   name?: string;
   /** Total steps; default the preset's length (a resumed run continues up to it). */
   iterations?: number;
+  /** Steps between log.jsonl records and between sample strips; default the preset's. */
+  printEvery?: number;
+  sampleEvery?: number;
 }
 
 export interface TrainingResult {

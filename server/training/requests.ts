@@ -31,13 +31,16 @@ export async function layoutInfo(root: string): Promise<LayoutInfo> {
 /** The engine's request for the extension's parameters; relative dataset paths are resolved against the workspace. */
 export async function engineRequest(p: StartTrainingParams): Promise<EngineRequest> {
   if (!path.isAbsolute(p.runDir) || !path.isAbsolute(p.workspace)) throw new Error('runDir and workspace must be absolute paths');
-  const common = { run: p.runDir, workspace: p.workspace, iterations: p.iterations };
+  const common = { run: p.runDir, workspace: p.workspace, iterations: p.iterations, print_every: p.printEvery, sample_every: p.sampleEvery };
   if (p.resume) return { ...common, dataroot: '', resume: true };
   if (p.fromOptionsFile) {
     const saved = await readRunOptions(p.runDir);
     if (!saved) throw new Error(`${path.join(p.runDir, 'options.json')} is missing`);
     const { name, ...rest } = saved;
-    return { ...rest, name, ...common, iterations: p.iterations ?? saved.iterations, dataroot: path.resolve(p.workspace, saved.dataroot) };
+    return {
+      ...rest, name, ...common, dataroot: path.resolve(p.workspace, saved.dataroot),
+      iterations: p.iterations ?? saved.iterations, print_every: p.printEvery ?? saved.print_every, sample_every: p.sampleEvery ?? saved.sample_every,
+    };
   }
   if (!p.dataset) throw new Error('no dataset folder given');
   return { ...common, dataroot: path.resolve(p.workspace, p.dataset), model: p.model, preset: p.preset, name: p.name };
