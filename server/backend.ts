@@ -18,6 +18,9 @@ function message(err: unknown): string {
 
 async function tryBackend(name: BackendName): Promise<void> {
   if (name === 'tensorflow') {
+    // oneDNN's Conv2D is 10-200x slower for convs with few output channels
+    // (the final 7x7 conv to RGB: 10.8 s vs 45 ms at 256 px); read once, at load.
+    process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
     // tfjs-node registers the 'tensorflow' backend on the shared tfjs-core when required.
     require('@tensorflow/tfjs-node');
   } else if (name === 'wasm') {
