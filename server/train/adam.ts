@@ -28,8 +28,9 @@ export class Adam {
     readonly config: AdamConfig = { beta1: 0.5, beta2: 0.999, eps: 1e-8 },
   ) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // inside tidy, so the zeros the variables start from do not outlive them
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 
@@ -75,8 +76,11 @@ export class Adam {
       const b = s.expAvgSq.get(name);
       if (!a || !b) throw new Error(`optimizer state has no moments for ${name}`);
       const shape = this.m.get(name)!.shape;
-      this.m.get(name)!.assign(tf.tensor(a, shape));
-      this.v.get(name)!.assign(tf.tensor(b, shape));
+      // the variables keep the values; the temporary tensors go with the tidy
+      tf.tidy(() => {
+        this.m.get(name)!.assign(tf.tensor(a, shape));
+        this.v.get(name)!.assign(tf.tensor(b, shape));
+      });
     }
     this.step = s.step;
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { findCheckpoint, validCheckpointStep } from '../../server/train/checkpoint';
 import { startTraining, type StartTrainingRequest } from '../../server/train/session';
 import type { StepRecord } from '../../server/train/run';
@@ -52,7 +53,9 @@ test('resuming from a checkpoint continues exactly: two resumes and the uninterr
   copyWithoutLatest(run, r1);
   copyWithoutLatest(run, r2);
   for (const r of [r1, r2]) fs.rmSync(path.join(r, 'checkpoints', 'step-4'), { recursive: true });
+  const before = tf.memory().numTensors;
   const a = await train({ dataroot: '', run: r1, resume: true, iterations: 5 });
+  assert.equal(tf.memory().numTensors, before, 'a whole resumed run leaves no tensor behind');
   const b = await train({ dataroot: '', run: r2, resume: true, iterations: 5 });
   assert.deepEqual(a.map((r) => r.step), [3, 4, 5]);
   assert.deepEqual(a.map((r) => r.losses), b.map((r) => r.losses));
