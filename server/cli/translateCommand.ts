@@ -2,6 +2,8 @@
 import * as path from 'node:path';
 import type { BackendName, Direction, TranslateResult } from '../../protocol/server';
 import { initBackend } from '../backend';
+import { inspectModel } from '../models/loadModel';
+import { planTranslation } from '../translate/pipeline';
 import { translate } from '../translate/translate';
 import { oneOf, parseOptions, UsageError, type Command } from './command';
 
@@ -81,6 +83,25 @@ export const translateCommand: Command = {
     const direction: Direction = oneOf('direction', values.direction, ['AtoB', 'BtoA'] as const) ?? 'AtoB';
     const backendName = oneOf<BackendName>('backend', values.backend, ['tensorflow', 'wasm', 'cpu']);
 
+    const params = {
+      inputs: positionals.map((p) => path.resolve(p)),
+      model: path.resolve(values.model),
+      direction,
+      outDir: values.out === undefined ? undefined : path.resolve(values.out),
+      eval: values.eval ?? false,
+      keepSize: values['keep-size'] ?? false,
+    };
+    // Bad inputs and bad checkpoints fail before the backend loads: native TensorFlow
+    // prints start-up lines of its own, and the user should see only the reason.
+    const plan = await planTranslation(params);
+    if (plan.listing.images.length === 0) {
+      const where = plan.listing.folder ?? params.inputs.join(', ');
+      throw new Error(`no images in ${where}${plan.listing.nonImages.length ? ` (${plan.listing.nonImages.length} non-image files)` : ''}`);
+    }
+    const model = await inspectModel(params.model);
+    if (model.role !== 'generator') {
+      throw new Error(`${model.path}: is a ${model.architecture} discriminator, not a generator: pick a generator checkpoint such as latest_net_G_A.pth`);
+    }
     const backend = await initBackend(backendName);
     process.stderr.write(`backend: ${backend.name} (tfjs ${backend.tfjsVersion})` +
       (backend.skipped.length ? `; not used: ${backend.skipped.join('; ')}` : '') + '\n');
@@ -96,14 +117,7 @@ export const translateCommand: Command = {
     const progress = progressPrinter(process.stderr);
     let result: TranslateResult;
     try {
-      result = await translate({
-        inputs: positionals.map((p) => path.resolve(p)),
-        model: path.resolve(values.model),
-        direction,
-        outDir: values.out === undefined ? undefined : path.resolve(values.out),
-        eval: values.eval ?? false,
-        keepSize: values['keep-size'] ?? false,
-      }, {
+      result = await translate(params, {
         onProgress: (done, total, rate) => progress.update(done, total, rate),
         isCancelled: () => interrupted,
       });
@@ -113,10 +127,7 @@ export const translateCommand: Command = {
     }
     process.stdout.write(`${summary(result)}\n`);
     if (result.cancelled) return 130;
-    if (result.translated.length === 0) {
-      const why = result.unreadable.length ? `${result.unreadable.length} unreadable` : 'none found';
-      throw new Error(`no image was translated (${why}${result.nonImages ? `, ${result.nonImages} non-image files` : ''})`);
-    }
+    if (result.translated.length === 0) throw new Error(`no image could be translated (${result.unreadable.length} unreadable, listed in the summary)`);
     return 0;
   },
 };

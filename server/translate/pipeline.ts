@@ -132,10 +132,12 @@ export async function runTranslation(generator: ImageGenerator, model: ModelSumm
     const seconds = (Date.now() - start) / 1000;
     return seconds > 0 ? (translated.length + writes.length) / seconds : 0;
   };
-  const report = (force: boolean) => {
+  let lastDone = -1;
+  const report = (final: boolean) => {
     const now = Date.now();
-    if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+    if (final ? done === lastDone : now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
+    lastDone = done;
     hooks.onProgress(done, files.length, rate());
   };
 
