@@ -3,8 +3,11 @@
 // (train/ with A|B side by side, halves sharing crop and flip) and paired
 // folders (A/ + B/ matched by file stem, treated as aligned). Each item comes
 // out in the model's orientation: `A` is real_A, `B` is real_B after --direction.
+// Files excluded in the dataset's curation manifest (domain-translator.dataset.json)
+// are left out, as if they were not in the folder.
 import * as path from 'node:path';
 import { detectLayout, type DatasetLayout, type Split } from './layout';
+import { excludedFiles } from './manifest';
 import { getParams, imageSize, loadTransformed, type ImageTensorData, type PreprocessOptions, type Region } from './preprocess';
 import { Rng } from '../train/rng';
 import type { Direction } from '../../protocol/server';
@@ -36,7 +39,7 @@ function split(layout: DatasetLayout, name: string): Split | undefined {
 
 function need(layout: DatasetLayout, name: string): Split {
   const s = split(layout, name);
-  if (!s || s.files.length === 0) throw new Error(`${layout.root}: ${name}/ holds no images`);
+  if (!s || s.files.length === 0) throw new Error(`${layout.root}: ${name}/ holds no images (after the curation manifest's exclusions)`);
   return s;
 }
 
@@ -101,8 +104,17 @@ function stem(f: string): string {
 }
 
 /** Open the training split of a dataset folder in any official layout; one clear error when it cannot train. */
-export async function openTrainDataset(root: string, o: DatasetOptions, model: 'cyclegan' | 'pix2pix'): Promise<TrainDataset> {
+/** The layout without the files the curation manifest excludes (dataset-relative, forward slashes). */
+async function curatedLayout(root: string): Promise<DatasetLayout> {
   const layout = await detectLayout(root);
+  const excluded = await excludedFiles(root);
+  if (excluded.size === 0) return layout;
+  const rel = (s: Split, f: string) => path.relative(root, path.join(s.dir, f)).split(path.sep).join('/');
+  return { ...layout, splits: layout.splits.map((s) => ({ ...s, files: s.files.filter((f) => !excluded.has(rel(s, f))) })) };
+}
+
+export async function openTrainDataset(root: string, o: DatasetOptions, model: 'cyclegan' | 'pix2pix'): Promise<TrainDataset> {
+  const layout = await curatedLayout(root);
   if (layout.kind === 'unaligned') {
     if (model === 'pix2pix') throw new Error(`${root}: pix2pix needs paired images (train/ with A|B files, or A/ and B/), found unpaired trainA/ and trainB/`);
     return new UnalignedDataset(root, layout, o);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { getParams, loadTransformed, resizedSize, type PreprocessOptions } from '../../server/data/preprocess';
 import { openTrainDataset, type DatasetOptions } from '../../server/data/datasets';
@@ -110,4 +111,23 @@ test('loader: batch k is the same whether reached in order or directly (what res
   for (let k = 0; k < 200; k++) for (const i of a.indices(k).indices) seen.add(i);
   assert.equal(seen.size, 400);
   assert.equal(a.indices(200).epoch, 2);
+});
+
+test('files excluded in the curation manifest are not trained on', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dt-curated-'));
+  for (const d of ['trainA', 'trainB']) fs.mkdirSync(path.join(root, d));
+  const src = path.join(DATA, 'horse2zebra-mini/trainA');
+  const names = fs.readdirSync(src).sort().slice(0, 3);
+  for (const n of names) {
+    fs.copyFileSync(path.join(src, n), path.join(root, 'trainA', n));
+    fs.copyFileSync(path.join(src, n), path.join(root, 'trainB', n));
+  }
+  const o: DatasetOptions = { ...base, direction: 'AtoB', serial_batches: true };
+  assert.equal((await openTrainDataset(root, o, 'cyclegan')).size, 3);
+  fs.writeFileSync(path.join(root, 'domain-translator.dataset.json'), JSON.stringify({ version: 1, excluded: [{ file: `trainA/${names[1]}`, reason: 'blurry', date: '2026-01-01T00:00:00.000Z' }], moves: [] }));
+  const ds = await openTrainDataset(root, o, 'cyclegan');
+  assert.equal(ds.size, 3, 'trainB still has 3');
+  const seen = new Set<string>();
+  for (let i = 0; i < 3; i++) seen.add(path.basename((await ds.load(i, Rng.from(i))).pathA));
+  assert.deepEqual([...seen].sort(), [names[0], names[2]]);
 });
