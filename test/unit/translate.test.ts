@@ -212,4 +212,25 @@ describe('pipeline value path', () => {
     const expected = Array.from(input.data, (v) => tensor2im(-normalise(v)));
     assert.deepEqual([...out.data], expected);
   });
+
+  test('a 1-channel generator gets PIL-gray input and its output is tiled to RGB; 2 channels is a clear error', async () => {
+    const dir = path.join(root, 'gray-model');
+    await fs.mkdir(dir);
+    await fs.copyFile(path.join(horses, horseNames[2]), path.join(dir, 'h.jpg'));
+    const model: ModelSummary = { path: 'gray', format: 'tfjs', architecture: 'identity', role: 'generator', ngf: 0, norm: 'none', inputNc: 1, outputNc: 1, parameters: 0, sizeMultiple: 4 };
+    const shapes: number[][] = [];
+    const r = await runTranslation({ apply: (x) => (shapes.push(x.shape), x.clone()) }, model, { inputs: [dir], direction: 'AtoB', eval: true, keepSize: false }, quiet);
+    assert.deepEqual(shapes, [[1, 256, 256, 1]]);
+    const rgb = await decodeRgb(path.join(dir, 'h.jpg'));
+    const out = await pngPixels(r.translated[0].output);
+    assert.equal(out.channels, 3);
+    for (const i of [0, 1000, 40000, 65535]) {
+      const [R, G, B] = rgb.data.subarray(3 * i, 3 * i + 3);
+      const gray = (R * 19595 + G * 38470 + B * 7471 + 0x8000) >>> 16;
+      const expected = tensor2im(f(f(f(gray / 255) - 0.5) / 0.5));
+      assert.deepEqual([...out.data.subarray(3 * i, 3 * i + 3)], [expected, expected, expected], `pixel ${i}`);
+    }
+    await assert.rejects(runTranslation({ apply: (x) => x.clone() }, { ...model, inputNc: 2 }, { inputs: [dir], direction: 'AtoB', eval: true, keepSize: false }, quiet),
+      /takes 2 input channels; images give 3 \(RGB\) or 1 \(grayscale\)/);
+  });
 });
