@@ -32,7 +32,9 @@ const builds = [
   { ...common, entryPoints: { extension: 'extension/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs',
     target: 'node20', external: ['vscode'] },
   { ...common, entryPoints: { server: 'server/main.ts', cli: 'server/cli.ts' }, outdir: 'dist', platform: 'node',
-    format: 'cjs', target: 'node20', external: serverExternals, plugins: [bundleTfjsGradients] },
+    format: 'cjs', target: 'node20', external: serverExternals, plugins: [bundleTfjsGradients],
+    // ESM entry points first: UMD builds (jsonc-parser's) hide their requires from the bundler.
+    mainFields: ['module', 'main'] },
   { ...common, entryPoints: Object.fromEntries(panels.map((p) => [p, `webview/${p}/main.ts`])),
     outdir: 'dist/webview', platform: 'browser', format: 'iife', target: 'es2022',
     loader: { '.ttf': 'file' } },
