@@ -22,7 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('domainTranslator.translateToB', translateCommand(deps, 'AtoB')),
     vscode.commands.registerCommand('domainTranslator.translateToA', translateCommand(deps, 'BtoA')),
     vscode.commands.registerCommand('domainTranslator.showLog', () => log.show()),
-    ...registerDatasetCommands(deps),
+    ...registerDatasetCommands({ ...deps, storageUri: context.globalStorageUri }),
     vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
   );
   // Training: live status from the server, recovered from the run folder after a restart.

@@ -74,8 +74,13 @@ export interface DatasetFilesParams { root: string; files: string[] }
 
 // extension → server, when the dataset view opens or rescans: every image's numbers, issues, statistics, manifest; progress; cancellable.
 export const DatasetScanRequest = new RequestType<DatasetScanParams, DatasetOverview, void>('domainTranslator/datasetScan');
-// extension → server, for the thumbnails the view is about to show: cached WebP as data: URIs (or why not).
-export const DatasetThumbnailsRequest = new RequestType<DatasetFilesParams & { size: number }, { items: { file: string; src?: string; error?: string }[] }, void>('domainTranslator/datasetThumbnails');
+export interface DatasetThumbnailsParams extends DatasetFilesParams {
+  size: number;
+  /** Absolute folder for the cached WebP files (one the webview may load from). */
+  cacheDir: string;
+}
+// extension → server, for the thumbnails the view is about to show: paths of cached WebP files (or why not).
+export const DatasetThumbnailsRequest = new RequestType<DatasetThumbnailsParams, { items: { file: string; path?: string; error?: string }[] }, void>('domainTranslator/datasetThumbnails');
 // extension → server, from Exclude in the view: records the files in the manifest; returns all exclusions.
 export const DatasetExcludeRequest = new RequestType<DatasetFilesParams & { reason: string }, { excluded: ExcludedEntry[] }, void>('domainTranslator/datasetExclude');
 // extension → server, from Include in the view: removes the files from the manifest's exclusions.

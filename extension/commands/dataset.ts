@@ -9,6 +9,8 @@ export interface DatasetDeps {
   server: { client: LanguageClient };
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
+  /** The extension's global storage: thumbnails are cached in its thumbnails/ folder. */
+  storageUri: vscode.Uri;
 }
 
 async function pickFolder(clicked: vscode.Uri | undefined, title: string): Promise<string | undefined> {
@@ -31,7 +33,7 @@ export function registerDatasetCommands(deps: DatasetDeps): vscode.Disposable[] 
   return [
     vscode.commands.registerCommand('domainTranslator.openDatasetView', async (clicked?: vscode.Uri) => {
       const root = await pickFolder(clicked, 'Open Dataset View');
-      if (root) DatasetPanel.show(client(), deps.extensionUri, root);
+      if (root) DatasetPanel.show(client(), deps.extensionUri, root, vscode.Uri.joinPath(deps.storageUri, 'thumbnails').fsPath);
     }),
     vscode.commands.registerCommand('domainTranslator.buildAlignedDataset', async (clicked?: vscode.Uri) => {
       const root = await pickFolder(clicked, 'Folder with A/ and B/');

@@ -19,7 +19,8 @@ export class DatasetPanel {
   private snapshot: DatasetSnapshot;
   private scan?: vscode.CancellationTokenSource;
 
-  static show(client: LanguageClient, extensionUri: vscode.Uri, root: string): DatasetPanel {
+  /** `cacheDir`: where the server writes thumbnails; the webview may load from it and from the dataset folder only. */
+  static show(client: LanguageClient, extensionUri: vscode.Uri, root: string, cacheDir: string): DatasetPanel {
     const existing = DatasetPanel.open.get(root);
     if (existing) {
       existing.panel.reveal();
@@ -28,9 +29,9 @@ export class DatasetPanel {
     const panel = vscode.window.createWebviewPanel('domainTranslator.dataset', `Dataset: ${path.basename(root)}`, vscode.ViewColumn.Active, {
       enableScripts: true,
       retainContextWhenHidden: false,
-      localResourceRoots: resourceRoots(extensionUri, [root]),
+      localResourceRoots: resourceRoots(extensionUri, [root, cacheDir]),
     });
-    const view = new DatasetPanel(panel, client, extensionUri, root);
+    const view = new DatasetPanel(panel, client, extensionUri, root, cacheDir);
     DatasetPanel.open.set(root, view);
     return view;
   }
@@ -41,7 +42,7 @@ export class DatasetPanel {
   }
 
   private constructor(private readonly panel: vscode.WebviewPanel, private readonly client: LanguageClient,
-    extensionUri: vscode.Uri, private readonly root: string) {
+    extensionUri: vscode.Uri, private readonly root: string, private readonly cacheDir: string) {
     this.snapshot = { name: path.basename(root), root, baseUri: panel.webview.asWebviewUri(vscode.Uri.file(root)).toString() };
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dataset.svg');
     panel.onDidDispose(() => {
@@ -101,8 +102,9 @@ export class DatasetPanel {
         case 'thumbnails': {
           const files = this.known(m.files);
           if (!files) return;
-          const r = await this.client.sendRequest(DatasetThumbnailsRequest, { root: this.root, files, size: THUMBNAIL_SIZE });
-          this.post({ type: 'thumbnails', items: r.items });
+          const r = await this.client.sendRequest(DatasetThumbnailsRequest, { root: this.root, files, size: THUMBNAIL_SIZE, cacheDir: this.cacheDir });
+          this.post({ type: 'thumbnails', items: r.items.map((i) => ({ file: i.file, error: i.error,
+            src: i.path ? this.panel.webview.asWebviewUri(vscode.Uri.file(i.path)).toString() : undefined })) });
           break;
         }
         case 'exclude':

@@ -21,7 +21,7 @@ export interface DatasetSnapshot {
 export interface SnapshotMessage { type: 'snapshot'; snapshot: DatasetSnapshot }
 // host → panel: scan progress between snapshots.
 export interface ProgressMessage { type: 'progress'; done: number; total: number }
-// host → panel: thumbnails the panel asked for (data: URIs), or why one could not be made.
+// host → panel: thumbnails the panel asked for (webview URIs of cached files), or why one could not be made.
 export interface ThumbnailsMessage { type: 'thumbnails'; items: { file: string; src?: string; error?: string }[] }
 export type DatasetHostMessage = SnapshotMessage | ProgressMessage | ThumbnailsMessage;
 

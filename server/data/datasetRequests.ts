@@ -60,14 +60,14 @@ export function registerDatasetRequests(connection: Connection): void {
     }, () => token.isCancellationRequested);
   });
 
-  connection.onRequest(DatasetThumbnailsRequest, async ({ root, files, size }) => {
+  connection.onRequest(DatasetThumbnailsRequest, async ({ root, files, size, cacheDir }) => {
     await checkRoot(root);
+    if (typeof cacheDir !== 'string' || !path.isAbsolute(cacheDir)) throw new Error('thumbnail cache folder must be an absolute path');
     const side = Math.min(512, Math.max(16, Math.round(size)));
     // A screenful at a time; sharp's own thread pool bounds the parallel work.
     const items = await Promise.all(checkFiles(files).map(async (file) => {
       try {
-        const cached = await thumbnail(path.join(root, file), side);
-        return { file, src: `data:image/webp;base64,${(await fs.readFile(cached)).toString('base64')}` };
+        return { file, path: await thumbnail(path.join(root, file), side, cacheDir) };
       } catch (e) {
         return { file, error: (e as Error).message.split('\n')[0] };
       }

@@ -3,7 +3,7 @@
 // what the panel posts and answers thumbnail requests like the host would.
 // Snapshots come from real scans of generated datasets with planted problems.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -39,12 +39,12 @@ before(async () => {
   unaligned = snapshotOf(u, await datasetOverview(u));
   const p = await makePlantedPaired(tmp);
   paired = snapshotOf(p, await datasetOverview(p));
-  // The host's answers to thumbnail requests: real thumbnails made by the server's cache, as data: URIs.
+  // The host's answers to thumbnail requests: URLs of real thumbnails in the server's cache folder.
   thumbs = {};
   for (const snap of [unaligned, paired]) {
     for (const image of snap.overview!.images.filter((i) => i.width)) {
       const file = await thumbnail(path.join(snap.root, image.file), 160, path.join(tmp, 'thumbnail-cache'));
-      thumbs[image.file] = `data:image/webp;base64,${readFileSync(file).toString('base64')}`;
+      thumbs[image.file] = pathToFileURL(file).href;
     }
   }
   writeFileSync(path.join(tmp, 'theme.css'), THEME);
@@ -59,7 +59,7 @@ after(async () => {
 async function openPanel(initialState?: unknown): Promise<Page> {
   const nonce = 'dGVzdC1ub25jZQ==';
   const html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src file: data:; style-src file:; script-src 'nonce-${nonce}'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src file:; style-src file:; script-src 'nonce-${nonce}'">
 <link rel="stylesheet" href="${pathToFileURL(path.join(tmp, 'theme.css')).href}">
 <link rel="stylesheet" href="${pathToFileURL(bundle.replace(/\.js$/, '.css')).href}">
 </head><body>

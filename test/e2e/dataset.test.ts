@@ -1,0 +1,118 @@
+// End to end in a real VS Code (code-server) with the packaged .vsix: on a copy
+// of ../shared/datasets/horse2zebra-mini, right-click the folder → "Open
+// Dataset View", filter by a kind, exclude an image, and find it recorded in
+// domain-translator.dataset.json; no image changes. Screenshots: test-output/e2e/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import { hashTree } from '../unit/scanFixture';
+import { launchChromium, type Browser } from '../webview/browser';
+import { CodeServer, provisionCodeServer, SHARED } from './codeServer';
+
+const root = path.resolve(__dirname, '../..');
+const shots = path.join(root, 'test-output/e2e');
+const DATASET = 'horse2zebra-mini';
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+let workspace: string;
+
+before(async () => {
+  const codeServer = provisionCodeServer();
+  let vsix = process.env.E2E_VSIX;
+  if (!vsix) {
+    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
+    vsix = path.join(root, 'dist/domain-translator.vsix');
+  }
+  assert.ok(existsSync(vsix), `${vsix} missing`);
+  workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-dataset-'));
+  cpSync(path.join(SHARED, 'datasets', DATASET), path.join(workspace, DATASET), { recursive: true });
+  server = new CodeServer(codeServer);
+  server.installExtension(vsix);
+  mkdirSync(shots, { recursive: true });
+  browser = await launchChromium({ width: 1400, height: 900 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop(process.env.E2E_KEEP === '1');
+  if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `dataset-${name}.png`) });
+
+test('explorer → Open Dataset View → filter by a kind → exclude an image → the manifest records it', async () => {
+  const url = await server!.start();
+  const page = await browser!.context.newPage();
+  try {
+    await curate(url, page);
+  } catch (e) {
+    await shot(page, 'failure');
+    throw e;
+  }
+});
+
+async function curate(url: string, page: Page): Promise<void> {
+  const dataset = path.join(workspace, DATASET);
+  const before = await hashTree(dataset);
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${DATASET}$`) });
+  await folderRow.waitFor({ timeout: 60_000 });
+  const item = page.locator('.monaco-menu .action-item', { hasText: 'Open Dataset View' });
+  for (let attempt = 0; ; attempt++) {
+    await folderRow.click({ button: 'right' });
+    await page.locator('.monaco-menu').waitFor();
+    if (await item.isVisible()) break;
+    assert.ok(attempt < 30, 'the explorer context menu never offered "Open Dataset View"');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(2000);
+  }
+  await shot(page, '0-context-menu');
+  await item.click();
+
+  const panel: FrameLocator = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await panel.locator('.chip[data-filter="grayscale"]').waitFor({ timeout: 180_000 });
+  assert.match(await panel.locator('.title-row').textContent() ?? '', /trainA 400.*trainB 400.*testA 59.*testB 60/s);
+  const grayChip = await panel.locator('.chip[data-filter="grayscale"]').textContent();
+  assert.match(grayChip ?? '', /Grayscale\s*32/);
+  await panel.locator('.column[data-domain="A"] .cell img').first().waitFor({ timeout: 60_000 });
+  // Thumbnails are made by sharp in the server (160 px) and load under the webview's CSP.
+  const loaded = async () => panel.locator('.cell img').evaluateAll((imgs) =>
+    imgs.filter((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 160).length);
+  for (let i = 0; i < 150 && (await loaded()) < 12; i++) await page.waitForTimeout(200);
+  assert.ok((await loaded()) >= 12, `thumbnails loaded: ${await loaded()}`);
+  await shot(page, '1-view');
+
+  // Filter by a kind: only the gray images remain, in both domains.
+  await panel.locator('.chip[data-filter="grayscale"]').click();
+  await panel.locator('.column[data-domain="B"] .column-title', { hasText: '29 shown' }).waitFor();
+  assert.match(await panel.locator('.column[data-domain="A"] .column-title').textContent() ?? '', /3 shown/);
+  await panel.locator('.column[data-domain="A"] .cell img').first().waitFor({ timeout: 60_000 });
+  await shot(page, '2-filtered');
+
+  // Open the first gray horse and exclude it.
+  const cell = panel.locator('.column[data-domain="A"] .cell').first();
+  const file = await cell.getAttribute('data-file');
+  assert.ok(file?.startsWith('trainA/'), `first gray image in A: ${file}`);
+  await cell.click();
+  await panel.locator('.preview:not([hidden]) .preview-image').waitFor();
+  await shot(page, '3-preview');
+  await panel.locator('.preview .exclude-toggle').click();
+  await panel.locator('.chip[data-filter="excluded"]', { hasText: /Excluded\s*1/ }).waitFor({ timeout: 30_000 });
+  await panel.locator('.preview-details', { hasText: 'excluded (grayscale' }).waitFor();
+  await shot(page, '4-excluded');
+
+  const manifest = JSON.parse(readFileSync(path.join(dataset, 'domain-translator.dataset.json'), 'utf8'));
+  assert.equal(manifest.version, 1);
+  assert.equal(manifest.excluded.length, 1);
+  assert.equal(manifest.excluded[0].file, file);
+  assert.match(manifest.excluded[0].reason, /grayscale/);
+  assert.deepEqual(manifest.moves, []);
+  const after = await hashTree(dataset);
+  after.delete('domain-translator.dataset.json');
+  assert.deepEqual(after, before, 'no image changed');
+}
