@@ -81,6 +81,9 @@ async function compare(dir: string, nets: Map<NetName, Net>, losses: Record<stri
         continue;
       }
       const t0 = init.get(key)!.data;
+      let keyMax = 0;
+      for (let i = 0; i < t.data.length; i++) keyMax = Math.max(keyMax, Math.abs(o.data[i] - t.data[i]));
+      if (process.env.FIDELITY_VERBOSE && keyMax > 1e-5) console.log(`${name}.${key}: max abs diff ${keyMax.toExponential(2)}`);
       for (let i = 0; i < t.data.length; i++) {
         weight = Math.max(weight, Math.abs(o.data[i] - t.data[i]));
         if (!key.endsWith('.weight')) continue;
