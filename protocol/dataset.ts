@@ -72,7 +72,9 @@ export interface DatasetOverview {
 export interface DatasetScanParams extends WorkDoneProgressParams { root: string }
 export interface DatasetFilesParams { root: string; files: string[] }
 
-// extension → server, when the dataset view opens or rescans: every image's numbers, issues, statistics, manifest; progress; cancellable.
+// extension → server, first when the view opens or rescans: the layout's files and the manifest, fast (no decoding), so thumbnails show at once.
+export const DatasetListRequest = new RequestType<{ root: string }, DatasetOverview, void>('domainTranslator/datasetList');
+// extension → server, right after the listing: every image's numbers, issues, statistics, manifest; progress; cancellable.
 export const DatasetScanRequest = new RequestType<DatasetScanParams, DatasetOverview, void>('domainTranslator/datasetScan');
 export interface DatasetThumbnailsParams extends DatasetFilesParams {
   size: number;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
 import {
-  DatasetExcludeRequest, DatasetIncludeRequest, DatasetMoveRequest, DatasetScanRequest, DatasetThumbnailsRequest,
+  DatasetExcludeRequest, DatasetIncludeRequest, DatasetListRequest, DatasetMoveRequest, DatasetScanRequest, DatasetThumbnailsRequest,
 } from '../../protocol/dataset';
 import type { DatasetHostMessage, DatasetPanelMessage, DatasetSnapshot } from '../../protocol/panels/dataset';
 import { resourceRoots, webviewHtml } from './webviewHtml';
@@ -74,6 +74,9 @@ export class DatasetPanel {
       if (m) this.post({ type: 'progress', done: Number(m[1]), total: Number(m[2]) });
     });
     try {
+      // The listing first (no decoding), so the grids and thumbnails show while the checks run.
+      const listing = await this.client.sendRequest(DatasetListRequest, { root: this.root }, cancel.token);
+      if (this.scan === cancel) this.update({ overview: listing, scanning: { done: 0, total: listing.images.length } });
       const overview = await this.client.sendRequest(DatasetScanRequest, { root: this.root, workDoneToken }, cancel.token);
       if (this.scan === cancel) this.update({ overview, scanning: undefined });
     } catch (e) {

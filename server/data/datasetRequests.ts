@@ -5,10 +5,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { WorkDoneProgress, type Connection } from 'vscode-languageserver/node';
 import {
-  DatasetCombineRequest, DatasetExcludeRequest, DatasetIncludeRequest, DatasetMoveRequest, DatasetScanRequest,
+  DatasetCombineRequest, DatasetExcludeRequest, DatasetIncludeRequest, DatasetListRequest, DatasetMoveRequest, DatasetScanRequest,
   DatasetTestSplitRequest, DatasetThumbnailsRequest, DatasetUndoMoveRequest, type DatasetOverview,
 } from '../../protocol/dataset';
-import { scanDataset } from './checks/scanDataset';
+import { domainOf, relativeFile, scanDataset } from './checks/scanDataset';
+import { detectLayout } from './layout';
 import { combineAB, createTestSplit, moveFiles, undoMove } from './curation';
 import { checkRelative, exclude, include, readManifest } from './manifest';
 import { domainStatistics } from './stats';
@@ -48,7 +49,27 @@ export async function datasetOverview(root: string, onProgress?: (done: number, 
   };
 }
 
+/** The layout's image files and the manifest, without decoding anything: what the view shows while the scan runs. */
+export async function datasetListing(root: string): Promise<DatasetOverview> {
+  const started = performance.now();
+  const [layout, manifest] = await Promise.all([detectLayout(root), readManifest(root)]);
+  return {
+    root,
+    layout: layout.kind,
+    splits: Object.fromEntries(layout.splits.map((s) => [s.name, s.files.length])),
+    images: layout.splits.flatMap((s) => s.files.map((f) => ({ file: relativeFile(root, s.dir, f), split: s.name, domain: domainOf(layout.kind, s.name) }))),
+    issues: [],
+    stats: [],
+    excluded: manifest.excluded,
+    moves: manifest.moves,
+    cancelled: false,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
 export function registerDatasetRequests(connection: Connection): void {
+  connection.onRequest(DatasetListRequest, async ({ root }) => datasetListing(await checkRoot(root)));
+
   connection.onRequest(DatasetScanRequest, async (params, token) => {
     const root = await checkRoot(params.root);
     const progress = params.workDoneToken;

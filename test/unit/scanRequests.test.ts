@@ -29,6 +29,11 @@ test('dataset requests: scan with progress, thumbnails, exclude; paths outside t
   const root = await makePlantedUnaligned();
   const before = await hashTree(root);
   const { call, progress } = fakeConnection();
+  const listing = await call('datasetList', { root }) as { images: { file: string }[]; issues: unknown[]; splits: Record<string, number> };
+  assert.equal(listing.images.length, 66);
+  assert.deepEqual(listing.issues, []);
+  assert.deepEqual(listing.splits, { trainA: 33, trainB: 20, testA: 7, testB: 6 });
+  await assert.rejects(call('datasetList', { root: '.' }), /must be an absolute path/);
   const overview = await call('datasetScan', { root, workDoneToken: 't' }) as { images: unknown[]; issues: { kind: string }[]; stats: unknown[] };
   assert.equal(overview.images.length, 66);
   assert.ok(overview.issues.some((i) => i.kind === 'split_leak'));

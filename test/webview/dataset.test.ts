@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { DatasetImage, DatasetOverview } from '../../protocol/dataset';
 import type { DatasetSnapshot } from '../../protocol/panels/dataset';
-import { datasetOverview } from '../../server/data/datasetRequests';
+import { datasetListing, datasetOverview } from '../../server/data/datasetRequests';
 import { thumbnail } from '../../server/data/thumbnails';
 import { makePlantedPaired, makePlantedUnaligned } from '../unit/scanFixture';
 import { launchChromium, type Browser } from './browser';
@@ -23,6 +23,7 @@ const screenshots = path.join(repo, 'test-output/webview');
 let tmp: string;
 let browser: Browser;
 let unaligned: DatasetSnapshot;
+let listing: DatasetSnapshot;
 let paired: DatasetSnapshot;
 let thumbs: Record<string, string>;
 
@@ -37,6 +38,7 @@ before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'dt-dataset-view-'));
   const u = await makePlantedUnaligned(tmp);
   unaligned = snapshotOf(u, await datasetOverview(u));
+  listing = { ...snapshotOf(u, await datasetListing(u)), scanning: { done: 0, total: 66 } };
   const p = await makePlantedPaired(tmp);
   paired = snapshotOf(p, await datasetOverview(p));
   // The host's answers to thumbnail requests: URLs of real thumbnails in the server's cache folder.
@@ -98,8 +100,19 @@ const cellFiles = (page: Page, domain: string) => page.$$eval(`.column[data-doma
 
 test('unpaired view: both domains, summary per kind, filter, sort, preview, exclude → manifest request; state restored', async () => {
   const page = await openPanel();
-  await post(page, unaligned);
+  // While the checks run, the listing already fills the grids with thumbnails.
+  await post(page, listing);
   await page.waitForSelector('.column[data-domain="B"] .cell img');
+  assert.match((await page.textContent('.summary'))!, /All\s*66.*Checks running…/s);
+  await page.evaluate(() => window.postMessage({ type: 'progress', done: 12, total: 66 }, '*'));
+  await page.waitForFunction(() => document.querySelector('.status')?.textContent === 'Scanning… 12 / 66 images');
+  assert.equal(await page.isVisible('vscode-progress-bar.progress'), true);
+  await page.screenshot({ path: path.join(screenshots, 'dataset-scanning.png') });
+  const askedWhileScanning = (await recorded(page)).posted.filter((m) => m.type === 'thumbnails').length;
+  await post(page, unaligned);
+  await page.waitForSelector('.chip[data-filter="dark"]');
+  assert.equal(await page.isVisible('vscode-progress-bar.progress'), false);
+  assert.equal((await recorded(page)).posted.filter((m) => m.type === 'thumbnails').length, askedWhileScanning, 'the scan result reuses the thumbnails');
   assert.match((await page.textContent('.title-row'))!, /Dataset: planted.*unpaired.*trainA 33.*trainB 20.*testA 7.*testB 6/s);
   // A chip for every planted kind, with the number of images.
   const chips = await page.$$eval('.chip', (cs) => cs.map((c) => `${c.querySelector('.chip-label')!.textContent} ${c.querySelector('.chip-count')!.textContent}`));

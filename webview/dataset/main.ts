@@ -171,7 +171,8 @@ function renderHeader(): void {
   summary.replaceChildren(chip('all', 'All', o.images.length), chip('issues', 'With issues', withIssues),
     ...ISSUE_KINDS.filter((k) => model!.counts[k] > 0).map((k) => chip(k, KIND_LABEL[k], model!.counts[k], `kind-${k}`)),
     chip('excluded', 'Excluded', model.excluded.size, 'excluded-chip'));
-  if (o.issues.length === 0) summary.append(el('span', 'all-clear', 'No issues found.'));
+  if (snapshot.scanning) summary.append(el('span', 'all-clear', 'Checks running…'));
+  else if (o.issues.length === 0) summary.append(el('span', 'all-clear', 'No issues found.'));
   const splits: [string, string][] = [['all', 'All splits'], ...Object.keys(o.splits).map((s): [string, string] => [s, s])];
   const sorts: [SortKey, string][] = [['name', 'Name'], ['size', 'Size'], ['brightness', 'Brightness'], ['score', 'Issue score']];
   controls.replaceChildren(select('Sort', options.sort, sorts, (v) => setOptions({ sort: v as SortKey })));
@@ -210,13 +211,19 @@ function column(domain: Domain | undefined, heading: string, images: DatasetImag
   col.dataset.domain = key;
   const h = el('h2', 'column-title', heading);
   h.append(el('span', 'shown', ` · ${images.length.toLocaleString()} shown`));
+  // Moving the grid into the new column loses its scroll position: keep it unless the filter, sort or split changed.
+  const keep = optionsKey === renderedKey.get(key) ? grid.scrollTop : 0;
+  renderedKey.set(key, optionsKey);
   col.append(h, grid.element);
   const g = grid;
-  requestAnimationFrame(() => g.setImages(images));
+  requestAnimationFrame(() => { g.setImages(images); g.scrollTop = keep; });
   return col;
 }
 
 const lists = new Map<string, DatasetImage[]>();
+/** The view options each grid was last rendered with. */
+const renderedKey = new Map<string, string>();
+let optionsKey = '';
 function currentList(key: string): PreviewItem[] {
   return (lists.get(key) ?? []).map((image) => ({ kind: 'image', image }));
 }
@@ -242,6 +249,7 @@ function renderBody(): void {
     requestAnimationFrame(() => list.setRows(rows));
     return;
   }
+  optionsKey = `${options.filter}|${options.sort}|${options.split}`;
   const domains: (Domain | undefined)[] = o.layout === 'unaligned' ? ['A', 'B'] : [undefined];
   views.replaceChildren(...domains.map((d) => {
     const images = visibleImages(model!, options, d);
@@ -261,7 +269,8 @@ function render(next: DatasetSnapshot): void {
     if (state && state.root !== next.root) { options = { filter: 'all', sort: 'name', split: 'all' }; restorePreview = undefined; }
   }
   if (overviewChanged) {
-    if (next.overview && model && next.overview.images !== model.overview.images) thumbs.clear();
+    // A new listing starts a rescan: files may have moved, so thumbnails are fetched again; the scan result that follows keeps them.
+    if (next.overview && next.scanning) thumbs.clear();
     model = next.overview ? buildModel(next.overview) : undefined;
     renderBody();
     if (model && preview.current) {
