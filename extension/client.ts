@@ -85,6 +85,8 @@ export class ServerClient implements vscode.Disposable {
   }
 }
 
+/** The error's own words: vscode-jsonrpc prefixes what a server handler throws. */
 export function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/^Request \S+ failed with message: /, '');
 }

@@ -45,14 +45,24 @@ export async function pickModel(client: LanguageClient, recent: RecentModels, ti
     found = files.map((f) => f.fsPath).filter((p) => !known.has(p)).sort()
       .map((p) => ({ label: `$(file-binary) ${path.basename(p)}`, description: 'detecting…', detail: vscode.workspace.asRelativePath(p), path: p }));
     refresh();
+    const unusable = new Set<ModelItem>();
     for (const item of found) {
       try {
         item.description = summary(await client.sendRequest(InspectModelRequest, { path: item.path! }));
       } catch (e) {
-        item.description = `$(warning) ${message(e)}`;
+        item.description = '$(warning) not usable';
+        // The server's message names the file; show it by its workspace path.
+        const reason = message(e);
+        item.detail = reason.includes(item.path!) ? reason.replace(item.path!, item.detail!) : `${item.detail} — ${reason}`;
+        unusable.add(item);
       }
       refresh();
     }
+    // Usable checkpoints first once all are known.
+    found = [...found.filter((i) => !unusable.has(i)), ...found.filter((i) => unusable.has(i))];
+    refresh();
+    const usable = qp.items.find((i) => i.path !== undefined && !unusable.has(i));
+    if (usable && unusable.has(qp.activeItems[0]!)) qp.activeItems = [usable];
     qp.busy = false;
   })();
 

@@ -52,14 +52,35 @@ function lengthSettings(): Pick<StartTrainingParams, 'iterations' | 'printEvery'
   return { iterations: positive('iterations'), printEvery: positive('logEvery'), sampleEvery: positive('sampleEvery') };
 }
 
+const BROWSE = '$(folder-opened) Browse for a dataset folder…';
+
+/** Folders of the workspace that look like datasets: parents of trainA/, train/ or A/ holding images. */
+async function findDatasets(): Promise<string[]> {
+  const files = await vscode.workspace.findFiles('**/{trainA,train,A}/*.{jpg,jpeg,png,JPG,JPEG,PNG,webp,bmp}', '{**/node_modules/**,**/.domain-translator/**}', 2000);
+  return [...new Set(files.filter((f) => f.scheme === 'file').map((f) => path.dirname(path.dirname(f.fsPath))))].sort();
+}
+
 async function pickDataset(clicked: vscode.Uri | undefined): Promise<string | undefined> {
   if (clicked?.scheme === 'file') return clicked.fsPath;
-  const picked = await vscode.window.showOpenDialog({
+  const found = await findDatasets();
+  if (found.length) {
+    const items = [
+      ...found.map((dir) => ({ label: `$(folder) ${path.basename(dir)}`, description: vscode.workspace.asRelativePath(dir), dir })),
+      { label: '', kind: vscode.QuickPickItemKind.Separator, dir: '' },
+      { label: BROWSE, dir: '' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Start Training (1/4): dataset folder', placeHolder: 'Datasets found in this workspace (trainA/ + trainB/, train/, or A/ + B/)', matchOnDescription: true,
+    });
+    if (!picked) return undefined;
+    if (picked.dir) return picked.dir;
+  }
+  const browsed = await vscode.window.showOpenDialog({
     title: 'Start Training: dataset folder (trainA/ + trainB/, train/ with A|B images, or A/ + B/)',
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Train on this folder',
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
-  return picked?.[0]?.fsPath;
+  return browsed?.[0]?.fsPath;
 }
 
 async function pickModel(layout: LayoutInfo): Promise<TrainModel | undefined> {
@@ -68,7 +89,7 @@ async function pickModel(layout: LayoutInfo): Promise<TrainModel | undefined> {
     { model: 'cyclegan', label: 'CycleGAN', description: 'unpaired: trainA/ and trainB/', detail: 'G_A, G_B, D_A, D_B; cycle and identity losses (Zhu et al. 2017)' },
     { model: 'pix2pix', label: 'pix2pix', description: 'paired: train/ with A|B images, or A/ and B/', detail: 'U-Net generator, PatchGAN on (A, B), L1 loss (Isola et al. 2017)' },
   ];
-  const items = choices.map((i) => (i.model === layout.suggestedModel ? { ...i, description: `suggested for this ${layout.kind} dataset · ${i.description}` } : i))
+  const items = choices.map((i) => (i.model === layout.suggestedModel ? { ...i, label: `$(star-full) ${i.label}`, description: `suggested for ${layout.kind} data` } : i))
     .sort((a, b) => Number(b.model === layout.suggestedModel) - Number(a.model === layout.suggestedModel));
   const picked = await vscode.window.showQuickPick(items, {
     title: `Start Training on ${path.basename(layout.root)} (2/4): model`,

@@ -98,7 +98,8 @@ async function translateFolder(url: string, page: Page): Promise<void> {
   await modelRow.waitFor({ timeout: 60_000 });
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'resnet_6blocks · ngf 32' }).waitFor({ timeout: 120_000 });
   const broken = page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken.pth' });
-  assert.doesNotMatch(await broken.textContent() ?? '', /detecting/);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'not usable' }).waitFor({ timeout: 60_000 });
+  assert.doesNotMatch(await broken.textContent() ?? '', /Request|detecting/);
   await shot(page, '1-quickpick');
   await modelRow.click();
 
