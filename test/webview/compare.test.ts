@@ -198,3 +198,20 @@ const THEME = `:root {
   --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc;
   --vscode-button-secondaryHoverBackground: #3c3c3c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8;
 }`;
+
+test('a run where nothing could be read says so and lists every reason', async () => {
+  const page = await openPanel();
+  await post(page, { ...snapshot, outDir: '/work/data/broken-to-B', pairs: [], nonImages: 0, imagesPerSecond: 0 });
+  await page.waitForSelector('#empty:not([hidden])');
+  assert.equal(await page.textContent('#empty'), 'No image was translated.');
+  assert.equal(await page.locator('.pair').count(), 0);
+  assert.equal(await page.textContent('vscode-badge[data-kind="translated"]'), '0 translated');
+  assert.equal(await page.locator('vscode-badge[data-kind="non-images"]').count(), 0);
+  // With nothing to compare, the unreadable list starts open.
+  assert.equal(await page.evaluate(() => document.querySelector('vscode-collapsible')!.open), true);
+  assert.deepEqual(await page.locator('.unreadable-list li').allTextContents(),
+    ['broken.jpg — not a valid JPEG: unexpected end of file', 'empty.png — empty file']);
+  assert.ok(await page.isVisible('.unreadable-list'));
+  assert.deepEqual((await recorded(page)).violations, []);
+  await page.close();
+});

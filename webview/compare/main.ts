@@ -49,7 +49,14 @@ function render(next: CompareSnapshot): void {
   lightbox.show(restore?.open);
 }
 
+// The host re-posts the snapshot whenever the panel shows again; an
+// unchanged one needs no re-render.
+let rendered = '';
 host.onMessage((message) => {
-  if (message.type === 'snapshot') render(message.snapshot);
+  if (message.type !== 'snapshot') return;
+  const json = JSON.stringify(message.snapshot);
+  if (json === rendered) return;
+  rendered = json;
+  render(message.snapshot);
 });
 host.post({ type: 'ready' });
