@@ -1,6 +1,8 @@
 // Builds the bad / unusual image corpus of issue 5 in a temp folder, with
 // what translate must do with each file. Shared by imageIO, translate and CLI tests.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -61,6 +63,9 @@ export async function buildCorpus(dir: string): Promise<Map<string, Expect>> {
     { kind: 'unreadable', reason: /BMP images are not supported/ });
   await fs.mkdir(path.join(dir, 'folder.jpg'));
   expect.set('folder.jpg', { kind: 'unreadable', reason: /is a folder/ });
+  // A FIFO named like an image: reading it would block forever.
+  assert.equal(spawnSync('mkfifo', [path.join(dir, 'fifo.jpg')]).status, 0, 'mkfifo failed');
+  expect.set('fifo.jpg', { kind: 'unreadable', reason: /not a regular file/ });
   await fs.symlink('loop.png', path.join(dir, 'loop.png'));
   expect.set('loop.png', { kind: 'unreadable', reason: /symbolic link loop/ });
 
@@ -96,6 +101,8 @@ export async function hashTree(dir: string): Promise<Map<string, string>> {
       else if (e.isDirectory()) {
         out.set(p, `dir:${meta}`);
         await walk(p);
+      } else if (!e.isFile()) {
+        out.set(p, `special:${meta}`); // FIFOs and the like: never opened
       } else {
         let content = 'unreadable';
         try {
