@@ -13,7 +13,8 @@ const SIZE = 256;
 async function generate(root: string): Promise<string[]> {
   const files: string[] = [];
   let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  // Math.imul keeps the LCG exact in 32 bits (a plain multiply loses bits in a double and cycles early).
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   for (const split of ['trainA', 'trainB']) await fs.mkdir(path.join(root, split), { recursive: true });
   for (let i = 0; i < COUNT; i++) {
     const split = i % 2 ? 'trainB' : 'trainA';
