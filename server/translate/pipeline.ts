@@ -31,11 +31,14 @@ export interface RunOptions {
 }
 
 export interface RunResult {
+  /** Created at the first write; when nothing was written, the name it would have had (not created). */
   outDir: string;
   translated: TranslatedItem[];
+  /** Unreadable files, and images the generator could not take (e.g. too small), with the reason. */
   unreadable: SkippedItem[];
   nonImages: number;
   cancelled: boolean;
+  /** Translated images per second of the loop (decode, generator, encode; model loading excluded). */
   imagesPerSecond: number;
 }
 
