@@ -33,6 +33,8 @@ export interface ModelSummary {
   parameters: number;
   /** Sides of inputs must be multiples of this. */
   sizeMultiple: number;
+  /** Run folders and exported tfjs models: which of the run's generators this is (G_A, G_B or G). */
+  network?: string;
 }
 
 export interface TranslateParams extends WorkDoneProgressParams {

@@ -166,7 +166,7 @@ export const trainCommand: Command = {
         },
       );
       const what = result.cancelled ? 'stopped' : result.startStep >= result.iterations ? 'already complete' : 'done';
-      process.stdout.write(`${what} at step ${result.step}/${result.iterations}; checkpoint: ${result.runDir}/checkpoints/latest\n`);
+      process.stdout.write(`${what} at step ${result.step}/${result.iterations}; checkpoint: ${result.runDir}/checkpoints/latest\ngenerators exported to ${result.exportDir} (.pth and tfjs)\n`);
       return 0;
     } finally {
       process.off('SIGINT', onSigint);

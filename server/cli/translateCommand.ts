@@ -16,7 +16,8 @@ with a generator, and writes PNGs with the same base names into a new folder
 Options:
   --model <path>          generator: an official .pth (e.g. latest_net_G_A.pth), a run folder, or a tfjs model.json
   --out <dir>             output folder (created if needed; refuses to overwrite files in it)
-  --direction AtoB|BtoA   which way to translate (default AtoB); for a .pth it only names the output folder
+  --direction AtoB|BtoA   which way to translate (default AtoB); a CycleGAN run folder uses G_A for AtoB and G_B
+                          for BtoA; for a .pth or model.json it only names the output folder
   --eval                  official --eval: BatchNorm running statistics, no dropout
                           (default: like official test.py, batch statistics and dropout active)
   --keep-size             resize each output back to its input's size
@@ -98,7 +99,7 @@ export const translateCommand: Command = {
       const where = plan.listing.folder ?? params.inputs.join(', ');
       throw new Error(`no images in ${where}${plan.listing.nonImages.length ? ` (${plan.listing.nonImages.length} non-image files)` : ''}`);
     }
-    const model = await inspectModel(params.model);
+    const model = await inspectModel(params.model, direction);
     if (model.role !== 'generator') {
       throw new Error(`${model.path}: is a ${model.architecture} discriminator, not a generator: pick a generator checkpoint such as latest_net_G_A.pth`);
     }

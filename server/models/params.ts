@@ -12,8 +12,9 @@ import { type NetworkSpec, describeSpec } from './spec';
 /** Official key → variable in tfjs layout (BatchNorm running statistics and counter are not trainable). */
 export type Params = Map<string, tf.Variable>;
 
-const TO_TFJS: number[] = [2, 3, 1, 0];
-const TO_TORCH: number[] = [3, 2, 0, 1];
+/** Axis permutations between PyTorch and tfjs conv kernel layouts (also used by the tfjs model export). */
+export const TO_TFJS: readonly number[] = [2, 3, 1, 0];
+export const TO_TORCH: readonly number[] = [3, 2, 0, 1];
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -29,7 +30,7 @@ function isLegacyInstanceNormBuffer(key: string, spec: NetworkSpec): boolean {
 }
 
 /** Permutes a row-major 4-D array in JS: cheaper than a backend transpose for one-off weight conversion. */
-function permute4d(data: ArrayLike<number>, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
+export function permute4d(data: ArrayLike<number>, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
   const outShape = perm.map((a) => shape[a]);
   const inStride = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
   const [s0, s1, s2, s3] = perm.map((a) => inStride[a]);

@@ -88,7 +88,7 @@ async function writeCheckpointFiles(dir: string, s: CheckpointState, opts: SaveO
 }
 
 /** Replace `target` by a folder built in a temporary sibling; `target` is complete before and after. */
-async function replaceDir(target: string, build: (tmp: string) => Promise<void>): Promise<void> {
+export async function replaceDir(target: string, build: (tmp: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(target);
   await fs.mkdir(parent, { recursive: true });
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;

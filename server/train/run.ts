@@ -12,6 +12,7 @@ import type { DiscriminatorSpec, GeneratorSpec } from '../models/spec';
 import { learningRate, type TrainOptions } from '../options/options';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { CycleGanTrainer, type Losses } from './cycleGan';
+import { exportRun } from './export';
 import { initNets, netNames, specOf, type Net, type NetName } from './nets';
 import { Pix2PixTrainer } from './pix2pix';
 import { Rng } from './rng';
@@ -47,6 +48,8 @@ export interface RunResult {
   startStep: number;
   /** Latest record written, if any. */
   last?: StepRecord;
+  /** The generators exported from the final checkpoint (<run>/export). */
+  exportDir: string;
 }
 
 export const OPTIONS_FILE = 'options.json';
@@ -205,5 +208,6 @@ export async function runTraining(o: TrainOptions, runDir: string, hooks: TrainH
     trainer.dispose();
     for (const n of nets.values()) n.dispose();
   }
-  return { runDir, step, iterations: o.iterations, cancelled, startStep, last };
+  const exported = await exportRun(runDir);
+  return { runDir, step, iterations: o.iterations, cancelled, startStep, last, exportDir: exported.dir };
 }

@@ -248,7 +248,7 @@ describe('Generator and Discriminator', () => {
 });
 
 describe('loadModel', () => {
-  test('inspectModel summarises a .pth; loadGenerator refuses a discriminator, folders and tfjs models for now', async () => {
+  test('inspectModel summarises a .pth; loadGenerator refuses a discriminator, plain folders and foreign JSON', async () => {
     const gen = await inspectModel(path.join(PYTORCH, 'resnet_6blocks_ngf32.pth'));
     assert.deepEqual(gen, {
       path: path.join(PYTORCH, 'resnet_6blocks_ngf32.pth'),
@@ -265,11 +265,11 @@ describe('loadModel', () => {
     const d = path.join(PYTORCH, 'patchgan_basic_ndf16_in6_batch_eval.pth');
     assert.equal((await inspectModel(d)).role, 'discriminator');
     await assert.rejects(loadGenerator(d, 'AtoB'), (e: unknown) => e instanceof ModelFileError && /is a discriminator \(basic\), not a generator/.test(e.message));
-    await assert.rejects(inspectModel(PYTORCH), /is a folder: training run folders are not supported yet/);
+    await assert.rejects(inspectModel(PYTORCH), /is a folder but neither a training run folder .* nor a tfjs model folder/);
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dt-models-'));
     const json = path.join(dir, 'model.json');
     await fs.writeFile(json, '{}');
-    await assert.rejects(inspectModel(json), /tfjs models \(model\.json\) are not supported yet/);
+    await assert.rejects(inspectModel(json), /not a Domain Translator tfjs model \(no domainTranslator block\)/);
     await assert.rejects(inspectModel(path.join(dir, 'missing.pth')), /missing\.pth: cannot read \(ENOENT\)/);
     await fs.rm(dir, { recursive: true });
     const { summary, generator } = await loadGenerator(path.join(PYTORCH, 'unet_128_ngf16_batch_eval.pth'), 'BtoA');
