@@ -15,6 +15,7 @@ export class ServerStatusBar implements vscode.Disposable {
 
   update(state: ServerState): void {
     const tip = new vscode.MarkdownString('', true);
+    tip.isTrusted = { enabledCommands: ['domainTranslator.showLog', 'domainTranslator.restartServer'] };
     tip.appendMarkdown('**Domain Translator** server\n\n');
     this.item.backgroundColor = undefined;
     if (state.kind === 'starting') {
@@ -32,7 +33,7 @@ export class ServerStatusBar implements vscode.Disposable {
       for (const s of backend.skipped) tip.appendText(`Not used: ${s}\n\n`);
       tip.appendText(`Task: ${task ?? 'idle'}`);
     }
-    tip.appendMarkdown('\n\n_Click to show the log._');
+    tip.appendMarkdown('\n\n[Show log](command:domainTranslator.showLog) · [Restart server](command:domainTranslator.restartServer)');
     this.item.tooltip = tip;
   }
 
