@@ -78,7 +78,8 @@ export function validateOptionsText(text: string): ParsedOptions {
   const values = new Map<string, { value: unknown; node: Node; key: Node }>();
   for (const prop of root.children ?? []) {
     const [key, value] = prop.children ?? [];
-    if (!key || typeof key.value !== 'string') continue;
+    // An empty key is what the parser recovers from a half-typed property; the JSON support reports that.
+    if (!key || typeof key.value !== 'string' || key.value === '') continue;
     const name = key.value;
     if (!KNOWN_OPTIONS.includes(name)) {
       const hint = suggestOption(name);

@@ -159,17 +159,20 @@ async function validateAsYouType(page: Page, panel: FrameLocator, runDir: string
   const editor = page.locator('.editor-instance .monaco-editor', { hasText: '"netG"' }).first();
   await editor.waitFor({ timeout: 30_000 });
   await editor.locator('.view-lines').click();
-  // Go to the crop_size line, select it after its indentation, type a size the ResNet cannot take.
+  // Go to the crop_size line, select its value (before the comma), type a size the ResNet cannot take.
   await page.keyboard.press('Control+G');
   await page.keyboard.type(String(line));
   await page.keyboard.press('Enter');
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
-  await page.keyboard.type('"crop_size": 66,');
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('Shift+ArrowLeft');
+  await page.keyboard.press('Shift+ArrowLeft');
+  await page.keyboard.type('66');
   await page.keyboard.press('Control+Shift+M');
   const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'crop_size must be a multiple of 4' });
   await problem.waitFor({ timeout: 60_000 });
   assert.match(await problem.textContent() ?? '', /got 66/);
+  assert.equal(await page.locator('.markers-panel .monaco-list-row[aria-level="2"]').count(), 1, 'one problem, ours');
   await shot(page, '6-options-diagnostic');
   // Typing it back clears the diagnostic (the file is never saved by the test).
   await page.keyboard.press('Control+Z');
