@@ -16,12 +16,16 @@ export class ServerClient implements vscode.Disposable {
   private restarts: number[] = [];
   /** What the server was doing when last heard from, to tell the user what a crash lost. */
   private task: string | undefined;
+  private readonly forkOptions: { env: NodeJS.ProcessEnv };
 
   constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
     const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
+    // The server resolves TensorFlow.js from this folder when set; the same
+    // options object is reused (and updated) at every restart.
+    this.forkOptions = { env: serverEnv() };
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+      run: { module, transport: TransportKind.ipc, options: this.forkOptions },
+      debug: { module, transport: TransportKind.ipc, options: { ...this.forkOptions, execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     this.client = new LanguageClient('domainTranslator', 'Domain Translator', serverOptions, {
       // Run options files, validated as the user types (server/optionsDiagnostics.ts).
@@ -54,6 +58,7 @@ export class ServerClient implements vscode.Disposable {
 
   async restart(): Promise<void> {
     this.restarts = [];
+    this.forkOptions.env = serverEnv();
     this.log.info('restarting the server');
     if (this.client.isRunning()) await this.client.restart();
     else await this.start();
@@ -89,4 +94,13 @@ export class ServerClient implements vscode.Disposable {
 export function message(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return text.replace(/^Request \S+ failed with message: /, '');
+}
+
+/** The server's environment: DOMAIN_TRANSLATOR_TFJS_DIR from the domainTranslator.tfjsDirectory setting. */
+function serverEnv(): NodeJS.ProcessEnv {
+  const dir = vscode.workspace.getConfiguration('domainTranslator').get<string>('tfjsDirectory', '').trim();
+  const env = { ...process.env };
+  if (dir) env.DOMAIN_TRANSLATOR_TFJS_DIR = dir;
+  else delete env.DOMAIN_TRANSLATOR_TFJS_DIR;
+  return env;
 }

@@ -24,6 +24,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('domainTranslator.showLog', () => log.show()),
     ...registerDatasetCommands({ ...deps, storageUri: context.globalStorageUri }),
     vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      if (!e.affectsConfiguration('domainTranslator.tfjsDirectory')) return;
+      const pick = await vscode.window.showInformationMessage('Domain Translator: restart the server to use the new TensorFlow.js folder?', 'Restart');
+      if (pick) await server?.restart();
+    }),
   );
   // Training: live status from the server, recovered from the run folder after a restart.
   const training = new TrainingController(server, context.workspaceState, log);

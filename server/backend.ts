@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
+import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
@@ -41,7 +42,7 @@ async function tryBackend(name: BackendName): Promise<void> {
 export async function initBackend(wanted = process.env.DOMAIN_TRANSLATOR_BACKEND as BackendName | undefined): Promise<BackendInfo> {
   if (current && (!wanted || current.name === wanted)) return current;
   if (wanted && !ORDER.includes(wanted)) throw new Error(`unknown backend "${wanted}" (use ${ORDER.join(', ')})`);
-  const skipped: string[] = [];
+  const skipped: string[] = tfjsDirectoryProblem ? [`tfjs directory not used: ${tfjsDirectoryProblem}`] : [];
   for (const name of wanted ? [wanted] : ORDER) {
     try {
       await tryBackend(name);

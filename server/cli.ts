@@ -3,6 +3,7 @@
 // Errors end in one line `domain-translator: <reason>` on stderr and a
 // non-zero exit (2: bad command line, 1: the work failed); no stack traces
 // unless DOMAIN_TRANSLATOR_DEBUG is set.
+import './tfjsLocation';
 import * as tf from '@tensorflow/tfjs-core';
 import { version } from '../package.json';
 import { UsageError } from './cli/command';

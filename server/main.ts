@@ -1,6 +1,7 @@
 // The server process: owns every tensor and every image decode. Started by
 // the extension's LanguageClient over IPC; routes typed requests to the engine
 // modules, reports work-done progress and honours cancellation.
+import './tfjsLocation';
 import { createConnection, ProposedFeatures, TextDocumentSyncKind, WorkDoneProgress } from 'vscode-languageserver/node';
 import { InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
 import { initBackend } from './backend';
