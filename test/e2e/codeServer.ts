@@ -3,7 +3,7 @@
 // user data and extensions dirs, started in its own process group so that
 // stopping it also ends the extension host and our language server.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,7 +45,13 @@ export class CodeServer {
     for (const d of ['home', 'xdg-config', 'xdg-data', 'xdg-cache', 'xdg-state', 'user-data/User', 'extensions']) {
       mkdirSync(path.join(this.root, d), { recursive: true });
     }
-    writeFileSync(path.join(this.userData, 'User/settings.json'), JSON.stringify(SETTINGS, null, 2));
+    // The packaged extension has no tfjs-node; the repo's (when provisioned) gives it the native backend.
+    const repo = path.resolve(__dirname, '../..');
+    const tfjsDirectory = existsSync(path.join(repo, 'node_modules/@tensorflow/tfjs-node')) ? repo : '';
+    const settings = JSON.stringify({ ...SETTINGS, 'domainTranslator.tfjsDirectory': tfjsDirectory }, null, 2);
+    mkdirSync(path.join(this.userData, 'Machine'), { recursive: true });
+    writeFileSync(path.join(this.userData, 'User/settings.json'), settings);
+    writeFileSync(path.join(this.userData, 'Machine/settings.json'), settings);
   }
 
   private get env(): NodeJS.ProcessEnv {
