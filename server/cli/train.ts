@@ -151,8 +151,11 @@ export const trainCommand: Command = {
       const result = await startTraining(
         { ...req, workspace: process.cwd() },
         {
-          onStart: ({ runDir, options: o, backend, datasetSize }) => {
+          onStart: ({ runDir, options: o, backend, datasetSize, skipped }) => {
             total = o.iterations;
+            if (skipped.length) {
+              process.stderr.write(`warning: ${skipped.length} image${skipped.length > 1 ? 's' : ''} left out of training (they do not decode):\n${skipped.map((s) => `  ${s.file}: ${s.reason}\n`).join('')}`);
+            }
             process.stdout.write(
               `${o.model} (${o.netG}, ngf ${o.ngf}, ${o.crop_size} px) on ${datasetSize} ${o.model === 'cyclegan' ? 'images per domain (max)' : 'pairs'}, ` +
                 `${o.iterations} steps, backend ${backend.name}\nrun folder: ${runDir}\n`,

@@ -10,6 +10,7 @@ import { detectLayout, type DatasetLayout, type Split } from './layout';
 import { excludedFiles } from './manifest';
 import { getParams, imageSize, loadTransformed, type ImageTensorData, type PreprocessOptions, type Region } from './preprocess';
 import { Rng } from '../train/rng';
+import { usableImages, type SkippedImage } from './usableImages';
 import type { Direction } from '../../protocol/server';
 
 export interface DatasetOptions extends PreprocessOptions {
@@ -29,6 +30,8 @@ export interface TrainDataset {
   root: string;
   /** Items per epoch as the official __len__: max(|A|, |B|) unaligned, pairs otherwise. */
   size: number;
+  /** Training files left out because they do not decode (zero-byte, truncated, not an image, too large…). */
+  skipped: SkippedImage[];
   /** Load item `index`; every random choice comes from `rng`, so an item is a pure function of (index, rng state). */
   load(index: number, rng: Rng): Promise<Sample>;
 }
@@ -39,13 +42,14 @@ function split(layout: DatasetLayout, name: string): Split | undefined {
 
 function need(layout: DatasetLayout, name: string): Split {
   const s = split(layout, name);
-  if (!s || s.files.length === 0) throw new Error(`${layout.root}: ${name}/ holds no images (after the curation manifest's exclusions)`);
+  if (!s || s.files.length === 0) throw new Error(`${layout.root}: ${name}/ holds no usable images (after the curation manifest's exclusions and leaving out files that do not decode)`);
   return s;
 }
 
 class UnalignedDataset implements TrainDataset {
   readonly kind = 'unaligned';
   readonly size: number;
+  skipped: SkippedImage[] = [];
   private readonly a: string[];
   private readonly b: string[];
 
@@ -77,6 +81,7 @@ class UnalignedDataset implements TrainDataset {
 /** A|B files (aligned) or A/ and B/ files matched by stem (paired); both share one crop and flip per pair. */
 class PairDataset implements TrainDataset {
   readonly size: number;
+  skipped: SkippedImage[] = [];
 
   constructor(
     readonly kind: 'aligned' | 'paired',
@@ -113,8 +118,27 @@ async function curatedLayout(root: string): Promise<DatasetLayout> {
   return { ...layout, splits: layout.splits.map((s) => ({ ...s, files: s.files.filter((f) => !excluded.has(rel(s, f))) })) };
 }
 
-export async function openTrainDataset(root: string, o: DatasetOptions, model: 'cyclegan' | 'pix2pix'): Promise<TrainDataset> {
+/** Splits a model trains on, per layout. */
+const TRAIN_SPLITS = new Set(['trainA', 'trainB', 'train', 'A', 'B']);
+
+/** The layout without training files that do not decode, and those files with the reason. */
+async function usableLayout(root: string): Promise<{ layout: DatasetLayout; skipped: SkippedImage[] }> {
   const layout = await curatedLayout(root);
+  const files = layout.splits.filter((s) => TRAIN_SPLITS.has(s.name)).flatMap((s) => s.files.map((f) => path.join(s.dir, f)));
+  const { unusable } = await usableImages(files);
+  if (unusable.size === 0) return { layout, skipped: [] };
+  const skipped = [...unusable].map(([file, reason]) => ({ file: path.relative(root, file).split(path.sep).join('/'), reason })).sort((a, b) => (a.file < b.file ? -1 : 1));
+  return { layout: { ...layout, splits: layout.splits.map((s) => ({ ...s, files: s.files.filter((f) => !unusable.has(path.join(s.dir, f))) })) }, skipped };
+}
+
+export async function openTrainDataset(root: string, o: DatasetOptions, model: 'cyclegan' | 'pix2pix'): Promise<TrainDataset> {
+  const { layout, skipped } = await usableLayout(root);
+  const dataset = openLayout(root, layout, o, model);
+  dataset.skipped = skipped;
+  return dataset;
+}
+
+function openLayout(root: string, layout: DatasetLayout, o: DatasetOptions, model: 'cyclegan' | 'pix2pix'): TrainDataset {
   if (layout.kind === 'unaligned') {
     if (model === 'pix2pix') throw new Error(`${root}: pix2pix needs paired images (train/ with A|B files, or A/ and B/), found unpaired trainA/ and trainB/`);
     return new UnalignedDataset(root, layout, o);

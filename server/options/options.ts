@@ -179,8 +179,47 @@ export function resolveOptions(req: TrainRequest, ctx: ResolveContext): TrainOpt
   return o;
 }
 
+/** Allowed values of the options that are names. */
+const CHOICES: Partial<Record<keyof TrainOptions, readonly string[]>> = {
+  model: ['cyclegan', 'pix2pix'],
+  preset: ['preview', 'standard', 'full'],
+  direction: ['AtoB', 'BtoA'],
+  netG: ['resnet_9blocks', 'resnet_6blocks', 'unet_128', 'unet_256'],
+  netD: ['basic', 'n_layers', 'pixel'],
+  norm: ['instance', 'batch', 'none'],
+  init_type: ['normal'],
+  gan_mode: ['lsgan', 'vanilla'],
+  lr_policy: ['linear'],
+  preprocess: ['resize_and_crop', 'crop', 'scale_width', 'scale_width_and_crop', 'none'],
+  backend: ['tensorflow', 'wasm', 'cpu'],
+};
+
+/**
+ * Unknown names and wrong JSON types (an edited options.json), one message per
+ * field: what the value-range checks below can then rely on.
+ */
+function typeProblems(o: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const unknown = Object.keys(o).filter((k) => !KNOWN_KEYS.has(k));
+  if (unknown.length) problems.push(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  const expected: Record<string, string> = { dataroot: 'string', name: 'string', iterations: 'number' };
+  for (const [k, v] of Object.entries(OFFICIAL)) expected[k] = typeof v;
+  for (const [k, type] of Object.entries(expected)) {
+    const v = o[k];
+    if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) problems.push(`${k} must be a ${type === 'number' ? 'finite number' : type} (got ${JSON.stringify(v) ?? 'nothing'})`);
+  }
+  for (const [k, allowed] of Object.entries(CHOICES)) {
+    const v = o[k];
+    if (k === 'backend' && v === undefined) continue;
+    if (!allowed!.includes(v as string)) problems.push(`${k} must be one of ${allowed!.join(', ')} (got ${JSON.stringify(v) ?? 'nothing'})`);
+  }
+  return problems;
+}
+
 /** One clear message per problem; throws when any. */
 export function validateOptions(o: TrainOptions): void {
+  const types = typeProblems(o as unknown as Record<string, unknown>);
+  if (types.length) throw new Error(`invalid training options: ${types.join('; ')}`);
   const problems: string[] = [];
   const positiveInt = (k: keyof TrainOptions): void => {
     const v = o[k];

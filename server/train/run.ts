@@ -52,6 +52,34 @@ export interface RunResult {
   exportDir: string;
 }
 
+/**
+ * A loss or a weight became NaN or Inf: the run stops without saving, so the
+ * last checkpoint written (all finite) stays the latest.
+ */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+}
+
+/** First non-finite value among a checkpoint's weights and optimizer moments, named. */
+function firstNonFinite(state: CheckpointState): string | undefined {
+  const find = (data: Float32Array): number | undefined => data.find((v) => !Number.isFinite(v));
+  for (const [net, sd] of state.nets) {
+    for (const [key, t] of sd) {
+      const v = find(t.data);
+      if (v !== undefined) return `weight ${net}.${key} is ${v}`;
+    }
+  }
+  for (const [opt, st] of state.optimizers) {
+    for (const [kind, moments] of [['exp_avg', st.expAvg], ['exp_avg_sq', st.expAvgSq]] as const) {
+      for (const [key, data] of moments) {
+        const v = find(data);
+        if (v !== undefined) return `Adam moment ${kind} of ${key} (optimizer ${opt}) is ${v}`;
+      }
+    }
+  }
+  return undefined;
+}
+
 export const OPTIONS_FILE = 'options.json';
 const TRAIN_STREAM = 0x7a1;
 const PROBES = 2;
@@ -164,10 +192,19 @@ export async function runTraining(o: TrainOptions, runDir: string, hooks: TrainH
   let last: StepRecord | undefined;
   let since = performance.now();
   let stepsSince = 0;
+  let savedStep: number | undefined = loaded ? startStep : undefined;
+  const diverged = (what: string): TrainingDivergedError =>
+    new TrainingDivergedError(
+      `${what} at step ${step}: training stopped (lower lr, or check the data). ` +
+        (savedStep === undefined ? 'No checkpoint had been saved yet.' : `The last good checkpoint (step ${savedStep}) is kept in checkpoints/; resume continues from it.`),
+    );
   const save = async (): Promise<void> => {
     const { state, shapes } = await snapshot(trainer, step, epoch, rng);
+    const bad = firstNonFinite(state);
+    if (bad) throw diverged(bad);
     const keep = o.keep_every > 0 && step % o.keep_every === 0;
     const dir = await saveCheckpoint(checkpointsDir, state, keep, { momentShapes: shapes });
+    savedStep = step;
     hooks.onCheckpoint?.(dir, step);
   };
   try {
@@ -185,6 +222,8 @@ export async function runTraining(o: TrainOptions, runDir: string, hooks: TrainH
       }
       step += 1;
       stepsSince += 1;
+      const badLoss = Object.entries(losses).find(([, v]) => !Number.isFinite(v));
+      if (badLoss) throw diverged(`loss ${badLoss[0]} is ${badLoss[1]}`);
       cancelled = hooks.isCancelled?.() ?? false;
       const final = step === o.iterations || cancelled;
       if (step % o.print_every === 0 || final) {

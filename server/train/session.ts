@@ -10,6 +10,7 @@ import { resolveOptions, validateOptions, type TrainOptions, type TrainRequest }
 import { findCheckpoint } from './checkpoint';
 import { readRunOptions, runTraining, type RunResult, type TrainHooks } from './run';
 import type { BackendInfo } from '../../protocol/server';
+import type { SkippedImage } from '../data/usableImages';
 
 export interface StartTrainingRequest extends TrainRequest {
   /** Run folder; default <workspace>/.domain-translator/runs/<name>. */
@@ -25,6 +26,8 @@ export interface TrainingStarted {
   options: TrainOptions;
   backend: BackendInfo;
   datasetSize: number;
+  /** Training images left out because they do not decode, with the reason (dataset-relative paths). */
+  skipped: SkippedImage[];
 }
 
 export interface SessionHooks extends TrainHooks {
@@ -40,17 +43,24 @@ export function defaultRunDir(workspace: string, name: string): string {
 /** Options a resume may change; everything else stays as the run was started. */
 const RESUMABLE: (keyof TrainOptions)[] = ['iterations', 'print_every', 'sample_every', 'save_every', 'keep_every', 'backend'];
 
-async function resolveFor(req: StartTrainingRequest): Promise<{ options: TrainOptions; runDir: string; datasetSize: number }> {
+async function resolveFor(req: StartTrainingRequest): Promise<{ options: TrainOptions; runDir: string; datasetSize: number; skipped: SkippedImage[] }> {
   const workspace = req.workspace ?? process.cwd();
   if (req.resume) {
     const runDir = path.resolve(req.run ?? defaultRunDir(workspace, req.name ?? `${req.model ?? 'cyclegan'}-${req.preset ?? 'preview'}`));
-    const saved = await readRunOptions(runDir);
+    const file = path.join(runDir, 'options.json');
+    const saved = await readRunOptions(runDir).catch((e: Error) => {
+      throw new Error(`${file}: not valid JSON (${e.message})`);
+    });
     if (!saved) throw new Error(`${runDir}: no options.json, not a training run folder`);
     const options: TrainOptions = { ...saved };
     for (const k of RESUMABLE) if (req[k] !== undefined) (options as unknown as Record<string, unknown>)[k] = req[k];
-    validateOptions(options);
+    try {
+      validateOptions(options);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message} (fix the file or start a new run)`);
+    }
     const dataset = await openTrainDataset(options.dataroot, options, options.model);
-    return { options, runDir, datasetSize: dataset.size };
+    return { options, runDir, datasetSize: dataset.size, skipped: dataset.skipped };
   }
   const dataroot = path.resolve(req.dataroot);
   if (!req.model) req = { ...req, model: (await detectLayout(dataroot)).kind === 'unaligned' ? 'cyclegan' : 'pix2pix' };
@@ -63,13 +73,13 @@ async function resolveFor(req: StartTrainingRequest): Promise<{ options: TrainOp
   if (await findCheckpoint(path.join(runDir, 'checkpoints'))) {
     throw new Error(`${runDir} already holds a training run; resume it or choose another run folder`);
   }
-  return { options, runDir, datasetSize: dataset.size };
+  return { options, runDir, datasetSize: dataset.size, skipped: dataset.skipped };
 }
 
 export async function startTraining(req: StartTrainingRequest, hooks: SessionHooks = {}): Promise<RunResult> {
-  const { options, runDir, datasetSize } = await resolveFor(req);
+  const { options, runDir, datasetSize, skipped } = await resolveFor(req);
   const backend = await initBackend(options.backend);
-  hooks.onStart?.({ runDir, options, backend, datasetSize });
+  hooks.onStart?.({ runDir, options, backend, datasetSize, skipped });
   await fs.mkdir(runDir, { recursive: true });
   return runTraining(options, runDir, hooks, req.resume ?? false);
 }
