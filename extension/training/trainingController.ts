@@ -16,8 +16,9 @@ export function statusFromSnapshot(snap: RunSnapshot, wasActive: boolean): Train
   const last = snap.records.at(-1);
   const total = typeof snap.options?.iterations === 'number' ? snap.options.iterations : 0;
   const model = snap.options?.model === 'cyclegan' || snap.options?.model === 'pix2pix' ? snap.options.model : undefined;
-  const step = snap.checkpointStep ?? 0;
-  const finished = total > 0 && step >= total;
+  // The last logged step; a resume continues from the checkpoint, which the message names.
+  const step = Math.max(last?.step ?? 0, snap.checkpointStep ?? 0);
+  const finished = total > 0 && (snap.checkpointStep ?? 0) >= total;
   const where = snap.checkpointStep !== undefined ? `latest complete checkpoint: step ${snap.checkpointStep}` : 'no complete checkpoint yet';
   return {
     runDir: snap.runDir,

@@ -149,6 +149,52 @@ async function startTraining(url: string, page: Page): Promise<void> {
   await shot(page, '5-panel');
 
   await validateAsYouType(page, panel, runDir);
+  await killDuringTraining(page, panel);
+}
+
+/** A second run from the explorer's context menu; the server is killed mid-run: the status is recovered from the run folder. */
+async function killDuringTraining(page: Page, panel: FrameLocator): Promise<void> {
+  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^h2z-small$/ });
+  await folderRow.click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Start Training…' }).click();
+  await page.locator('.quick-input-widget input[placeholder*="Detected layout"]').waitFor({ timeout: 60_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview' }).waitFor();
+  await page.keyboard.press('Enter');
+  const input = page.locator('.quick-input-widget input');
+  await page.waitForFunction(() => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value.startsWith('h2z-small-'));
+  await input.fill('killed-run');
+  await input.press('Enter');
+  await page.locator('.statusbar-item', { hasText: new RegExp(`Train killed-run: step [1-${ITERATIONS - 1}]/${ITERATIONS}`) }).waitFor({ timeout: 600_000 });
+
+  process.kill(serverPid(), 'SIGKILL');
+  await page.locator('.notification-toast', { hasText: 'training killed-run stopped with the server' }).waitFor({ timeout: 90_000 });
+  const status = page.locator('.statusbar-item', { hasText: /Train killed-run: stopped at step [1-5]/ });
+  await status.waitFor({ timeout: 30_000 });
+  await panel.locator('vscode-badge.state', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+  assert.match(await panel.locator('.message').first().textContent() ?? '', /recovered from the run folder \(no complete checkpoint yet\)/);
+  assert.ok(await panel.locator('.chart canvas').count() >= 4, 'the killed run\'s logged steps are still plotted');
+  await shot(page, '7-recovered-after-kill');
+
+  // "Resume Training…" lists it; with no checkpoint yet it would start again from its options.json.
+  await runCommand(page, 'Domain Translator: Resume Training…');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'killed-run' });
+  await row.waitFor({ timeout: 30_000 });
+  assert.match(await row.textContent() ?? '', /no checkpoint: starts from options\.json/);
+  assert.match(await page.locator('.quick-input-list .monaco-list-row', { hasText: 'h2z-small-cyclegan-preview' }).textContent() ?? '', /checkpoint at step 6\/6/);
+  await shot(page, '8-resume-list');
+  await page.keyboard.press('Escape');
+}
+
+/** The language server: a node process running our dist/server.js under code-server. */
+function serverPid(): number {
+  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  const line = ps.split('\n').find((l) => {
+    const [, pgid] = l.trim().split(/\s+/);
+    return Number(pgid) === server!.pid && /domain-translator[^ ]*\/dist\/server\.js/.test(l);
+  });
+  assert.ok(line, 'the language server process is running');
+  return Number(line.trim().split(/\s+/)[0]);
 }
 
 /** Open options.json from the panel, break crop_size: the server's diagnostic appears in the Problems view. */

@@ -6,6 +6,8 @@ import 'uplot/dist/uPlot.min.css';
 
 const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
+/** Whole steps on the x axis (uPlot would otherwise tick 0.25, 0.5… on short runs). */
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000, 200000, 500000];
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -45,7 +47,7 @@ export class Chart {
       width: Math.max(200, this.body.clientWidth),
       height: 170,
       scales: { x: { time: false }, y: this.spec.log ? { distr: 3 } : {} },
-      axes: [{ ...axis, label: 'step', labelSize: 14, labelFont: axis.font }, { ...axis, size: 50, label: this.spec.unit, labelSize: this.spec.unit ? 14 : 0, labelFont: axis.font }],
+      axes: [{ ...axis, size: 30, label: 'step', labelSize: 14, labelFont: axis.font, incrs: STEP_INCREMENTS }, { ...axis, size: 50, label: this.spec.unit, labelSize: this.spec.unit ? 14 : 0, labelFont: axis.font }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       series: [
@@ -55,7 +57,8 @@ export class Chart {
           stroke: cssVar(PALETTE[i % PALETTE.length]!, FALLBACK[i % FALLBACK.length]!),
           width: 1.5,
           spanGaps: true,
-          points: { show: false },
+          // Dots only while the line is sparse (a run's first records), as uPlot decides by density.
+          points: { size: 5 },
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : v.toPrecision(4)),
         })),
       ],
