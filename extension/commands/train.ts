@@ -160,7 +160,9 @@ async function train(deps: TrainDeps, params: Omit<StartTrainingParams, 'workDon
   }
   const text = result.cancelled
     ? `Training stopped at step ${result.step}/${result.iterations}; its checkpoint is kept — "Resume Training…" continues it.`
-    : `Training finished: ${result.step} steps in ${path.basename(result.runDir)}.`;
+    : result.startStep >= result.iterations
+      ? `${path.basename(result.runDir)} is already complete at step ${result.step}; raise "iterations" in its options.json (or the setting domainTranslator.training.iterations) to train further.`
+      : `Training finished: ${result.step} steps in ${path.basename(result.runDir)}.`;
   deps.log.info(text);
   const choice = await vscode.window.showInformationMessage(text, 'Show Training', 'Reveal Run Folder');
   if (choice === 'Show Training') TrainingPanel.show(deps, result.runDir);

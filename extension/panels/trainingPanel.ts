@@ -4,6 +4,7 @@
 // whenever that run's status changes. The webview may load only the
 // extension's bundles and this run folder; every path it sends back must
 // resolve to a file inside the run folder, or it is refused and logged.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainingHostMessage, TrainingPanelMessage, TrainingPanelSnapshot } from '../../protocol/panels/training';
@@ -88,7 +89,10 @@ export class TrainingPanel {
         warnings: snap.warnings,
       };
     } catch (e) {
-      return { runDir: this.runDir, name: path.basename(this.runDir), status, records: [], samples: [], diversity: [], warnings: [], error: message(e) };
+      // A run just started has no folder until the server has resolved its options.
+      const pending = !existsSync(this.runDir) && (status === undefined || status.state === 'starting');
+      return { runDir: this.runDir, name: path.basename(this.runDir), status, records: [], samples: [], diversity: [], warnings: [],
+        error: pending ? undefined : message(e) };
     }
   }
 
