@@ -65,9 +65,11 @@ export function registerTrainingRequests(connection: Connection, withTask: WithT
   });
   connection.onRequest(TrainingStatusRequest, () => current?.status ?? last ?? null);
   connection.onRequest(StopTrainingRequest, () => {
-    if (!current || current.stop) return false;
-    current.stop = true;
-    publish({ state: 'stopping', message: 'saving a checkpoint, then stopping' });
+    if (!current) return false;
+    if (!current.stop) {
+      current.stop = true;
+      publish({ state: 'stopping', message: 'saving a checkpoint, then stopping' });
+    }
     return true;
   });
 
