@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ForwardMode, convAt, convTransposeAt, normAt } from './blocks';
 import { dropout } from './layers/dropout';
+import { relu } from './layers/relu';
 import { type UnetLevel, unetLevels } from './layout';
 import type { Params } from './params';
 import type { GeneratorSpec } from './spec';
@@ -22,16 +23,16 @@ export function forward(spec: GeneratorSpec, params: Params, x: tf.Tensor4D, mod
     const p = lv.prefix;
     if (lv.outermost) {
       const inner = block(l + 1, convAt(params, `${p}0`, input, DOWN));
-      return tf.tanh(convTransposeAt(params, `${p}3`, tf.relu(inner), UP));
+      return tf.tanh(convTransposeAt(params, `${p}3`, relu(inner), UP));
     }
     const skip = tf.leakyRelu(input, 0.2);
     if (lv.innermost) {
       const down = convAt(params, `${p}1`, skip, DOWN);
-      const up = norm(`${p}4`, convTransposeAt(params, `${p}3`, tf.relu(down), UP));
+      const up = norm(`${p}4`, convTransposeAt(params, `${p}3`, relu(down), UP));
       return tf.concat([skip, up], 3);
     }
     const down = norm(`${p}2`, convAt(params, `${p}1`, skip, DOWN));
-    let up = norm(`${p}6`, convTransposeAt(params, `${p}5`, tf.relu(block(l + 1, down)), UP));
+    let up = norm(`${p}6`, convTransposeAt(params, `${p}5`, relu(block(l + 1, down)), UP));
     if (spec.useDropout && lv.dropoutSlot) up = dropout(up, mode.training, 0.5, mode.dropoutSeed === undefined ? undefined : mode.dropoutSeed + l);
     return tf.concat([skip, up], 3);
   };

@@ -2,6 +2,7 @@
 // only slices the centre of dy, dropping what the reflected border rows and
 // columns contributed; here they are folded back onto the rows they copy.
 import * as tf from '@tensorflow/tfjs-core';
+import { MIRROR_PAD_GRAD, hasKernel } from './nativeKernels';
 
 /** Folds dy (size n+2p along `axis`) back to size n: centre + mirrored borders. */
 function foldAxis(dy: tf.Tensor4D, axis: 1 | 2, p: number, n: number): tf.Tensor4D {
@@ -29,7 +30,7 @@ export function reflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
   if (p >= h || p >= w) throw new Error(`reflection padding ${p} needs sides larger than ${p}, got ${h}x${w}`);
   const op = tf.customGrad<tf.Tensor4D>((xIn) => ({
     value: tf.mirrorPad(xIn as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect'),
-    gradFunc: (dy) => foldAxis(foldAxis(dy, 1, p, h), 2, p, w),
+    gradFunc: (dy) => (hasKernel(MIRROR_PAD_GRAD) ? (tf.engine().runKernel(MIRROR_PAD_GRAD, { dy }, { pad: p }) as tf.Tensor4D) : foldAxis(foldAxis(dy, 1, p, h), 2, p, w)),
   }));
   return op(x);
 }

@@ -1,0 +1,47 @@
+// Single native TensorFlow ops for two gradients that tfjs otherwise builds from
+// many small kernels (each one a JS→native call): MirrorPadGrad (reflection
+// padding folded back, 1 op instead of 12-16) and ReluGrad (1 op instead of
+// Step's 4-5). Registered for the 'tensorflow' backend only; callers check
+// hasKernel() and use portable ops elsewhere (wasm, cpu).
+import * as tf from '@tensorflow/tfjs-core';
+
+export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
+export const RELU_GRAD = 'DT_ReluGrad';
+
+/** The parts of tfjs-node's NodeJSKernelBackend these kernels use (it runs any TF op by name). */
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_FLOAT: number; TF_INT32: number };
+  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
+}
+
+tf.registerKernel({
+  kernelName: MIRROR_PAD_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const p = (attrs as unknown as { pad: number }).pad;
+    const paddings = tf.tensor2d([[0, 0], [p, p], [p, p], [0, 0]], [4, 2], 'int32');
+    const b = nb.binding;
+    const out = nb.executeSingleOutput('MirrorPadGrad', [
+      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'Tpaddings', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+      { name: 'mode', type: b.TF_ATTR_STRING, value: 'REFLECT' },
+    ], [inputs.dy as tf.TensorInfo, paddings]);
+    paddings.dispose();
+    return out;
+  },
+});
+
+tf.registerKernel({
+  kernelName: RELU_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend }) => {
+    const nb = backend as unknown as NativeBackend;
+    return nb.executeSingleOutput('ReluGrad', [{ name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT }], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
+  },
+});
+
+/** True when the current backend runs `name` natively. */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
