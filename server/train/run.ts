@@ -80,6 +80,28 @@ function firstNonFinite(state: CheckpointState): string | undefined {
   return undefined;
 }
 
+/**
+ * What log.jsonl guarantees after a kill: when a run starts or resumes, the
+ * log is cut back to the records of the steps its checkpoint holds (step <=
+ * startStep); records written after that checkpoint, and a line half-written
+ * by a kill, are dropped, because those steps are trained again. So the log
+ * has each step once, in order, with the losses of the weights that continue.
+ */
+async function trimLog(file: string, startStep: number): Promise<void> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  const kept = text.split('\n').filter((line) => {
+    try {
+      return (JSON.parse(line) as StepRecord).step <= startStep;
+    } catch {
+      return false;
+    }
+  });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, kept.map((l) => l + '\n').join(''));
+  await fs.rename(tmp, file);
+}
+
 export const OPTIONS_FILE = 'options.json';
 const TRAIN_STREAM = 0x7a1;
 const PROBES = 2;
@@ -182,9 +204,13 @@ export async function runTraining(o: TrainOptions, runDir: string, hooks: TrainH
       trainer.pools.fake_B.setState(loaded.pools.get('fake_B') ?? { images: [] });
     }
   }
-  await fs.writeFile(path.join(runDir, OPTIONS_FILE), JSON.stringify(o, null, 2) + '\n');
+  // temp + rename: a kill mid-write must not leave a half options.json that blocks resume
+  const optionsTmp = path.join(runDir, `${OPTIONS_FILE}.${process.pid}.tmp`);
+  await fs.writeFile(optionsTmp, JSON.stringify(o, null, 2) + '\n');
+  await fs.rename(optionsTmp, path.join(runDir, OPTIONS_FILE));
   const probes = await loadProbes(dataset, o);
   const logFile = path.join(runDir, 'log.jsonl');
+  await trimLog(logFile, startStep);
 
   let step = startStep;
   let epoch = startStep === 0 ? 1 : loader.indices(startStep - 1).epoch;
