@@ -39,8 +39,21 @@ async function tryBackend(name: BackendName): Promise<void> {
  * Initialise the best available backend. `wanted` (or DOMAIN_TRANSLATOR_BACKEND)
  * forces one; a forced backend that fails is an error, not a silent fallback.
  */
-export async function initBackend(wanted = process.env.DOMAIN_TRANSLATOR_BACKEND as BackendName | undefined): Promise<BackendInfo> {
-  if (current && (!wanted || current.name === wanted)) return current;
+export function initBackend(wanted = process.env.DOMAIN_TRANSLATOR_BACKEND as BackendName | undefined): Promise<BackendInfo> {
+  if (current && (!wanted || current.name === wanted)) return Promise.resolve(current);
+  // Requests that arrive while the backend starts share one start (two at once break tf.setBackend).
+  if (!starting || (wanted && starting.wanted !== wanted)) {
+    const promise = start(wanted).finally(() => {
+      if (starting?.promise === promise) starting = undefined;
+    });
+    starting = { wanted, promise };
+  }
+  return starting.promise;
+}
+
+let starting: { wanted: BackendName | undefined; promise: Promise<BackendInfo> } | undefined;
+
+async function start(wanted: BackendName | undefined): Promise<BackendInfo> {
   if (wanted && !ORDER.includes(wanted)) throw new Error(`unknown backend "${wanted}" (use ${ORDER.join(', ')})`);
   const skipped: string[] = tfjsDirectoryProblem ? [`tfjs directory not used: ${tfjsDirectoryProblem}`] : [];
   for (const name of wanted ? [wanted] : ORDER) {

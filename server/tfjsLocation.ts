@@ -35,7 +35,8 @@ function install(dir: string): void {
   mod._resolveFilename = function (request, parent, isMain, options) {
     if (request.startsWith('@tensorflow/')) {
       try {
-        return require.resolve(request, { paths });
+        // The original resolver with explicit paths (require.resolve would re-enter this hook).
+        return original.call(this, request, parent, isMain, { paths });
       } catch {
         /* not there: resolve as usual */
       }
