@@ -45,22 +45,24 @@ function train(args: string[]): Child {
   return { proc, stdout: () => out, exited };
 }
 
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves when a checkpoint is being written (a .tmp- folder exists) or the child ended; false on timeout. */
-async function checkpointWriteStarts(dir: string, child: Child, timeoutMs: number): Promise<boolean> {
+async function checkpointWriteStarts(dir: string, child: Child, timeoutMs: number, stale: Set<string>): Promise<boolean> {
   let done = false;
   void child.exited.then(() => (done = true));
   const until = Date.now() + timeoutMs;
   while (!done && Date.now() < until) {
-    const names = (() => {
-      try {
-        return readdirSync(dir);
-      } catch {
-        return [];
-      }
-    })();
-    if (names.some((n) => n.startsWith('.tmp-'))) return true;
+    const names = readdirSafe(dir);
+    if (names.some((n) => n.startsWith('.tmp-') && !stale.has(n))) return true;
     await new Promise((r) => setImmediate(r));
   }
   return false;
@@ -92,11 +94,19 @@ test(`${KILLS} SIGKILLs during training, some mid-checkpoint: the last complete 
   let kills = 0;
   for (let k = 0; k < KILLS && lastStep < TOTAL; k++) {
     const resume = (await findCheckpoint(checkpoints)) !== undefined;
+    // temp folders a previous kill left behind (the next complete save removes them)
+    const stale = new Set(readdirSafe(checkpoints));
     const child = train(resume ? ['--resume', '--run', runDir, '--iterations', String(TOTAL)] : [data, '--run', runDir, '--iterations', String(TOTAL), ...TINY]);
-    const aimAtWrite = k % 3 === 1;
+    // Three kinds of moment, in turn: any time from spawn (start-up included), while a
+    // checkpoint is being written, any time within the first seconds of training.
+    const kind = (['random', 'checkpoint', 'training'] as const)[k % 3];
     let landedInWrite = false;
-    if (aimAtWrite) landedInWrite = await checkpointWriteStarts(checkpoints, child, 60_000);
-    else await Promise.race([sleep(1500 + random() * 5000), child.exited]);
+    if (kind === 'checkpoint') landedInWrite = await checkpointWriteStarts(checkpoints, child, 60_000, stale);
+    else if (kind === 'random') await Promise.race([sleep(random() * 6000), child.exited]);
+    else {
+      while (!/^run folder: /m.test(child.stdout()) && child.proc.exitCode === null) await sleep(20);
+      await Promise.race([sleep(random() * 3000), child.exited]);
+    }
     // Vary the moment inside the write a little: 0-3 ms after the temp folder appears.
     if (landedInWrite) await sleep(Math.floor(random() * 4));
     child.proc.kill('SIGKILL');
@@ -108,7 +118,7 @@ test(`${KILLS} SIGKILLs during training, some mid-checkpoint: the last complete 
 
     const found = await findCheckpoint(checkpoints);
     const printed = stepsPrinted(out);
-    history.push(`kill ${k}: ${aimAtWrite ? (landedInWrite ? 'mid-checkpoint' : 'aimed at a checkpoint, missed') : 'random'}, resumed=${resume}, printed ${printed.join(',') || 'none'}, checkpoint ${found?.step ?? 'none'} (${found ? path.basename(found.dir) : '-'})`);
+    history.push(`kill ${k}: ${kind === 'checkpoint' ? (landedInWrite ? 'mid-checkpoint' : 'aimed at a checkpoint, missed') : kind}, resumed=${resume}, printed ${printed.join(',') || 'none'}, checkpoint ${found?.step ?? 'none'} (${found ? path.basename(found.dir) : '-'})`);
     // The step a resumed child starts from is the checkpoint it found.
     if (resume && printed.length) assert.equal(printed[0], lastStep + 1, `kill ${k}: resume did not continue from step ${lastStep}\n${out}`);
     if (!found) {
@@ -131,7 +141,7 @@ test(`${KILLS} SIGKILLs during training, some mid-checkpoint: the last complete 
   const log = await logSteps(runDir);
   assert.deepEqual(log.map((r) => r.step), Array.from({ length: TOTAL }, (_, i) => i + 1), `log steps after the kills:\n${history.join('\n')}`);
   assert.ok(kills >= 10, `only ${kills} kills before the run finished:\n${history.join('\n')}`);
-  assert.ok(midWrite >= 2, `only ${midWrite} kills landed during a checkpoint write:\n${history.join('\n')}`);
+  assert.ok(midWrite >= 3, `only ${midWrite} kills landed during a checkpoint write:\n${history.join('\n')}`);
 
   // (Exact resume is tested in process in checkpoint.test.ts. Losses are not compared with a
   // separate uninterrupted process here: native TensorFlow's multi-threaded kernels are not
