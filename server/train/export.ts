@@ -54,5 +54,10 @@ export async function exportRun(runDir: string, opts: { formats?: ExportFormat[]
       }
     }
   });
+  // Leftovers of an export killed half-way (replaceDir's temporary and previous folders).
+  const base = path.basename(out);
+  for (const name of await fs.readdir(path.dirname(out))) {
+    if (name.startsWith(`.tmp-${base}-`) || name.startsWith(`.old-${base}-`)) await fs.rm(path.join(path.dirname(out), name), { recursive: true, force: true });
+  }
   return { dir: out, step: gens[0].step, files };
 }

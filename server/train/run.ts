@@ -221,7 +221,7 @@ export async function runTraining(o: TrainOptions, runDir: string, hooks: TrainH
   let savedStep: number | undefined = loaded ? startStep : undefined;
   const diverged = (what: string): TrainingDivergedError =>
     new TrainingDivergedError(
-      `${what} at step ${step}: training stopped (lower lr, or check the data). ` +
+      `${what} at step ${step}: training stopped (lower lr in the run's options.json, or check the data). ` +
         (savedStep === undefined ? 'No checkpoint had been saved yet.' : `The last good checkpoint (step ${savedStep}) is kept in checkpoints/; resume continues from it.`),
     );
   const save = async (): Promise<void> => {
