@@ -43,6 +43,7 @@ async function runOptions(dir: string): Promise<TrainOptions> {
     o = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<TrainOptions>;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ModelFileError(dir, 'not a training run folder (no options.json)');
     throw new ModelFileError(file, code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`);
   }
   if (o.model !== 'cyclegan' && o.model !== 'pix2pix') throw new ModelFileError(file, `model must be cyclegan or pix2pix (got ${JSON.stringify(o.model)})`);

@@ -140,7 +140,7 @@ describe('export', () => {
     assert.deepEqual((await fs.readdir(out)).sort(), ['tfjs-G_A', 'tfjs-G_B']);
     const bad = await exec(process.execPath, ['--import', 'tsx', path.join(REPO, 'server/cli.ts'), 'export', root], { cwd: REPO }).catch((e: { code: number; stderr: string }) => e);
     assert.equal((bad as { code: number }).code, 1);
-    assert.match((bad as { stderr: string }).stderr, /^domain-translator: .*options\.json: cannot read \(ENOENT\)\n$/);
+    assert.match((bad as { stderr: string }).stderr, /^domain-translator: .*dt-runmodels-\w+: not a training run folder \(no options\.json\)\n$/);
   });
 });
 
