@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Page } from 'playwright-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -119,4 +120,40 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The packaged extension, as a user installs it: E2E_VSIX (built once by `npm run test:e2e`), or packaged now. */
+export function packagedExtension(): string {
+  const root = path.resolve(__dirname, '../..');
+  let vsix = process.env.E2E_VSIX;
+  if (!vsix) {
+    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
+    vsix = path.join(root, 'dist/domain-translator.vsix');
+  }
+  if (!existsSync(vsix)) throw new Error(`${vsix} missing`);
+  return vsix;
+}
+
+/**
+ * Right-click an explorer row and run one of its context-menu items. The item
+ * appears once the extension host has registered the extension, and a click
+ * that lands while the menu re-renders is lost: both are retried.
+ */
+export async function explorerCommand(page: Page, rowName: string, title: string, onMenu?: () => Promise<unknown>): Promise<void> {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${rowName}$`) });
+  await row.waitFor({ timeout: 60_000 });
+  const menu = page.locator('.monaco-menu');
+  const item = page.locator('.monaco-menu .action-item', { hasText: title });
+  for (let attempt = 0; ; attempt++) {
+    if (attempt >= 30) throw new Error(`the explorer context menu of ${rowName} never ran "${title}"`);
+    await row.click({ button: 'right' });
+    await menu.waitFor();
+    if (await item.isVisible()) {
+      await onMenu?.();
+      await item.click();
+      if (await menu.waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false)) return;
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(2000);
+  }
 }

@@ -3,15 +3,14 @@
 // Dataset View", filter by a kind, exclude an image, and find it recorded in
 // domain-translator.dataset.json; no image changes. Screenshots: test-output/e2e/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { hashTree } from '../unit/scanFixture';
 import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, provisionCodeServer, SHARED } from './codeServer';
+import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
 
 const root = path.resolve(__dirname, '../..');
 const shots = path.join(root, 'test-output/e2e');
@@ -23,12 +22,7 @@ let workspace: string;
 
 before(async () => {
   const codeServer = provisionCodeServer();
-  let vsix = process.env.E2E_VSIX;
-  if (!vsix) {
-    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
-    vsix = path.join(root, 'dist/domain-translator.vsix');
-  }
-  assert.ok(existsSync(vsix), `${vsix} missing`);
+  const vsix = packagedExtension();
   workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-dataset-'));
   cpSync(path.join(SHARED, 'datasets', DATASET), path.join(workspace, DATASET), { recursive: true });
   server = new CodeServer(codeServer);
@@ -60,19 +54,7 @@ async function curate(url: string, page: Page): Promise<void> {
   const dataset = path.join(workspace, DATASET);
   const before = await hashTree(dataset);
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${DATASET}$`) });
-  await folderRow.waitFor({ timeout: 60_000 });
-  const item = page.locator('.monaco-menu .action-item', { hasText: 'Open Dataset View' });
-  for (let attempt = 0; ; attempt++) {
-    await folderRow.click({ button: 'right' });
-    await page.locator('.monaco-menu').waitFor();
-    if (await item.isVisible()) break;
-    assert.ok(attempt < 30, 'the explorer context menu never offered "Open Dataset View"');
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(2000);
-  }
-  await shot(page, '0-context-menu');
-  await item.click();
+  await explorerCommand(page, DATASET, 'Open Dataset View', () => shot(page, '0-context-menu'));
 
   const panel: FrameLocator = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   await panel.locator('.chip[data-filter="grayscale"]').waitFor({ timeout: 180_000 });

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, provisionCodeServer, SHARED } from './codeServer';
+import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
 
 const root = path.resolve(__dirname, '../..');
 const shots = path.join(root, 'test-output/e2e');
@@ -26,12 +26,7 @@ let workspace: string;
 
 before(async () => {
   const codeServer = provisionCodeServer();
-  let vsix = process.env.E2E_VSIX;
-  if (!vsix) {
-    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
-    vsix = path.join(root, 'dist/domain-translator.vsix');
-  }
-  assert.ok(existsSync(vsix), `${vsix} missing`);
+  const vsix = packagedExtension();
   workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-train-'));
   for (const d of ['trainA', 'trainB']) {
     mkdirSync(path.join(workspace, 'h2z-small', d), { recursive: true });
@@ -154,9 +149,7 @@ async function startTraining(url: string, page: Page): Promise<void> {
 
 /** A second run from the explorer's context menu; the server is killed mid-run: the status is recovered from the run folder. */
 async function killDuringTraining(page: Page, panel: FrameLocator): Promise<void> {
-  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^h2z-small$/ });
-  await folderRow.click({ button: 'right' });
-  await page.locator('.monaco-menu .action-item', { hasText: 'Start Training…' }).click();
+  await explorerCommand(page, 'h2z-small', 'Start Training…');
   await page.locator('.quick-input-widget input[placeholder*="Detected layout"]').waitFor({ timeout: 60_000 });
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview' }).waitFor();

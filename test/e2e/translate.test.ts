@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, provisionCodeServer, SHARED } from './codeServer';
+import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
 
 const root = path.resolve(__dirname, '../..');
 const shots = path.join(root, 'test-output/e2e');
@@ -30,13 +30,7 @@ function hashes(dir: string): Record<string, string> {
 
 before(async () => {
   const codeServer = provisionCodeServer();
-  // The packaged extension, as a user installs it (E2E_VSIX reuses a built one).
-  let vsix = process.env.E2E_VSIX;
-  if (!vsix) {
-    execFileSync('npm', ['run', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], timeout: 5 * 60_000 });
-    vsix = path.join(root, 'dist/domain-translator.vsix');
-  }
-  assert.ok(existsSync(vsix), `${vsix} missing`);
+  const vsix = packagedExtension();
   workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-ws-'));
   mkdirSync(path.join(workspace, 'horses'));
   mkdirSync(path.join(workspace, 'models'));
@@ -76,22 +70,8 @@ test('right-click a folder → Translate to Domain B → PNGs on disk and the co
 async function translateFolder(url: string, page: Page): Promise<void> {
   const before = hashes(path.join(workspace, 'horses'));
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-  const folderRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^horses$/ });
-  await folderRow.waitFor({ timeout: 60_000 });
-
-  // Explorer context menu → our command (activates the extension). The menu
-  // item appears once the remote extension host has registered the extension.
-  const item = page.locator('.monaco-menu .action-item', { hasText: 'Translate to Domain B' });
-  for (let attempt = 0; ; attempt++) {
-    await folderRow.click({ button: 'right' });
-    await page.locator('.monaco-menu').waitFor();
-    if (await item.isVisible()) break;
-    assert.ok(attempt < 30, 'the explorer context menu never offered "Translate to Domain B"');
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(2000);
-  }
-  await shot(page, '0-context-menu');
-  await item.click();
+  // Explorer context menu → our command (activates the extension).
+  await explorerCommand(page, 'horses', 'Translate to Domain B', () => shot(page, '0-context-menu'));
 
   // The model picker lists the workspace's checkpoint with its detected architecture.
   const modelRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'resnet_6blocks_ngf32.pth' });
@@ -158,8 +138,7 @@ async function translateFolder(url: string, page: Page): Promise<void> {
 /** A second run gets a new folder, lists the model under "Recently used", and Cancel stops it early. */
 async function cancelSecondRun(page: Page, panel: FrameLocator, firstOut: string): Promise<void> {
   const firstOutputs = hashes(firstOut);
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^horses$/ }).click({ button: 'right' });
-  await page.locator('.monaco-menu .action-item', { hasText: 'Translate to Domain B' }).click();
+  await explorerCommand(page, 'horses', 'Translate to Domain B');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Recently used' }).waitFor({ timeout: 30_000 });
   await shot(page, '6-quickpick-recent');
   const recent = page.locator('.quick-input-list .monaco-list-row').first();
