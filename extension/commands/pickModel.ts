@@ -1,5 +1,6 @@
-// The model QuickPick: recently used models first, then checkpoints found in
-// the workspace (described as the server detects them), then "Browse…".
+// The model QuickPick: recently used models first, then training runs and
+// checkpoints found in the workspace (described as the server detects them),
+// then "Browse…".
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
@@ -12,7 +13,7 @@ interface ModelItem extends vscode.QuickPickItem {
   browse?: true;
 }
 
-const BROWSE = 'Browse for a .pth checkpoint…';
+const BROWSE = 'Browse for a checkpoint (.pth or tfjs model.json)…';
 
 export async function pickModel(client: LanguageClient, recent: RecentModels, title: string): Promise<string | undefined> {
   const qp = vscode.window.createQuickPick<ModelItem>();
@@ -41,9 +42,17 @@ export async function pickModel(client: LanguageClient, recent: RecentModels, ti
 
   void (async () => {
     const known = new Set(recents.map((m) => m.path));
-    const files = await vscode.workspace.findFiles('**/*.{pth,pt}', '**/node_modules/**', 50);
-    found = files.map((f) => f.fsPath).filter((p) => !known.has(p)).sort()
-      .map((p) => ({ label: `$(file-binary) ${path.basename(p)}`, description: 'detecting…', detail: vscode.workspace.asRelativePath(p), path: p }));
+    // Checkpoints, and training runs as folders (not the .pth files inside their checkpoints).
+    const [files, runs] = await Promise.all([
+      vscode.workspace.findFiles('**/*.{pth,pt}', '{**/node_modules/**,**/.domain-translator/**}', 50),
+      vscode.workspace.findFiles('**/.domain-translator/runs/*/options.json', '**/node_modules/**', 50),
+    ]);
+    const item = (p: string, icon: string): ModelItem =>
+      ({ label: `$(${icon}) ${path.basename(p)}`, description: 'detecting…', detail: vscode.workspace.asRelativePath(p), path: p });
+    found = [
+      ...runs.map((f) => path.dirname(f.fsPath)).filter((p) => !known.has(p)).sort().map((p) => item(p, 'beaker')),
+      ...files.map((f) => f.fsPath).filter((p) => !known.has(p)).sort().map((p) => item(p, 'file-binary')),
+    ];
     refresh();
     const unusable = new Set<ModelItem>();
     for (const item of found) {
@@ -73,9 +82,9 @@ export async function pickModel(client: LanguageClient, recent: RecentModels, ti
   qp.dispose();
   if (!picked?.browse) return picked?.path;
   const chosen = await vscode.window.showOpenDialog({
-    title: 'Choose a PyTorch checkpoint (.pth)',
+    title: 'Choose a PyTorch checkpoint (.pth) or an exported tfjs model.json',
     canSelectMany: false,
-    filters: { 'PyTorch checkpoint': ['pth', 'pt'] },
+    filters: { 'PyTorch checkpoint': ['pth', 'pt'], 'TensorFlow.js model': ['json'] },
     openLabel: 'Use this model',
   });
   return chosen?.[0]?.fsPath;
