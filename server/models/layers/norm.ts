@@ -8,10 +8,29 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 export const NORM_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
 
-/** Per sample and channel over H, W (NHWC). */
+/**
+ * Per sample and channel over H, W (NHWC). The gradient is the closed form
+ * PyTorch uses, dx = r·(dy - mean(dy) - y·mean(dy·y)) with r = 1/sqrt(var + eps):
+ * 7 kernels instead of the ~30 that differentiating moments() takes.
+ */
 export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
+  const op = tf.customGrad<tf.Tensor4D>((...args) => {
+    const [x4, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(x4, [1, 2], true);
+    const r = tf.rsqrt(tf.add(variance, NORM_EPS));
+    const y = tf.mul(tf.sub(x4, mean), r) as tf.Tensor4D;
+    save([y, r]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [ys, rs] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const centred = tf.sub(dy, tf.mean(dy, [1, 2], true));
+        const proj = tf.mul(ys, tf.mean(tf.mul(dy, ys), [1, 2], true));
+        return tf.mul(tf.sub(centred, proj), rs);
+      },
+    };
+  });
+  return op(x);
 }
 
 export interface BatchNormParams {
