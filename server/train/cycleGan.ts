@@ -62,14 +62,11 @@ export class CycleGanTrainer {
     };
 
     const g = tf.variableGrads(() => {
-      const fakeB = keep('fake_B', this.gA.apply(realA, TRAIN));
-      const recA = this.gB.apply(fakeB, TRAIN);
-      const fakeA = keep('fake_A', this.gB.apply(realB, TRAIN));
-      const recB = this.gA.apply(fakeA, TRAIN);
+      const { fakeB, recA, fakeA, recB, idtA, idtB } = this.generatorPasses(realA, realB, lIdt > 0);
+      keep('fake_B', fakeB);
+      keep('fake_A', fakeA);
       let total: tf.Scalar = tf.scalar(0);
-      if (lIdt > 0) {
-        const idtA = this.gA.apply(realB, TRAIN);
-        const idtB = this.gB.apply(realA, TRAIN);
+      if (idtA && idtB) {
         total = tf.add(total, keep('idt_A', tf.mul(l1Loss(idtA, realB), lB * lIdt)));
         total = tf.add(total, keep('idt_B', tf.mul(l1Loss(idtB, realA), lA * lIdt)));
       } else {
@@ -91,8 +88,16 @@ export class CycleGanTrainer {
     const poolA = this.pools.fake_A.query(kept.fake_A as tf.Tensor4D);
     const d = tf.variableGrads(() => {
       const dReal = (net: Discriminator, real: tf.Tensor4D, fake: tf.Tensor4D): tf.Scalar => {
-        const lossReal = ganLoss(mode, net.apply(real, TRAIN), true);
-        const lossFake = ganLoss(mode, net.apply(fake, TRAIN), false);
+        let predReal: tf.Tensor4D;
+        let predFake: tf.Tensor4D;
+        if (this.batchable(net.spec.norm) && real.shape[0] === fake.shape[0]) {
+          [predReal, predFake] = tf.split(net.apply(tf.concat([real, fake], 0) as tf.Tensor4D, TRAIN), 2, 0) as tf.Tensor4D[];
+        } else {
+          predReal = net.apply(real, TRAIN);
+          predFake = net.apply(fake, TRAIN);
+        }
+        const lossReal = ganLoss(mode, predReal, true);
+        const lossFake = ganLoss(mode, predFake, false);
         return tf.mul(tf.add(lossReal, lossFake), 0.5);
       };
       const lossDA = keep('D_A', dReal(this.dA, realB, poolB));
@@ -110,6 +115,32 @@ export class CycleGanTrainer {
       kept[name].dispose();
     }
     return losses;
+  }
+
+  /**
+   * Per-sample norms (instance, none) make a network's output for one image
+   * independent of the others in its batch, so passes of the same network run
+   * as one batch: fewer, larger kernels. BatchNorm (batch statistics) and
+   * dropout (masks) would change the results, so they keep separate passes.
+   */
+  private batchable(norm: string, dropout = false): boolean {
+    return norm !== 'batch' && !dropout;
+  }
+
+  /** fake_B = G_A(A), rec_A = G_B(fake_B), fake_A = G_B(B), rec_B = G_A(fake_A), idt_A = G_A(B), idt_B = G_B(A), in 3 batched passes when exact. */
+  private generatorPasses(realA: tf.Tensor4D, realB: tf.Tensor4D, identity: boolean) {
+    const sameSizes = realA.shape[0] === realB.shape[0];
+    if (!sameSizes || !this.batchable(this.gA.spec.norm, this.gA.spec.useDropout) || !this.batchable(this.gB.spec.norm, this.gB.spec.useDropout)) {
+      const fakeB = this.gA.apply(realA, TRAIN);
+      const recA = this.gB.apply(fakeB, TRAIN);
+      const fakeA = this.gB.apply(realB, TRAIN);
+      const recB = this.gA.apply(fakeA, TRAIN);
+      return { fakeB, recA, fakeA, recB, idtA: identity ? this.gA.apply(realB, TRAIN) : undefined, idtB: identity ? this.gB.apply(realA, TRAIN) : undefined };
+    }
+    const [fakeB, idtA] = tf.split(this.gA.apply(identity ? (tf.concat([realA, realB], 0) as tf.Tensor4D) : realA, TRAIN), identity ? 2 : 1, 0) as tf.Tensor4D[];
+    const [fakeA, recA, idtB] = tf.split(this.gB.apply(tf.concat(identity ? [realB, fakeB, realA] : [realB, fakeB], 0) as tf.Tensor4D, TRAIN), identity ? 3 : 2, 0) as tf.Tensor4D[];
+    const recB = this.gA.apply(fakeA, TRAIN);
+    return { fakeB, recA, fakeA, recB, idtA, idtB };
   }
 
   /** Sample rows: x | G(x) | F(G(x)) for domain A probes (G_A then G_B) and B probes (G_B then G_A). */
