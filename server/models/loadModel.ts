@@ -24,7 +24,7 @@ function summarise(file: string, net: DetectedNetwork, format: ModelSummary['for
     : { ...common, role: 'discriminator', ngf: net.spec.ndf, outputNc: 1 };
 }
 
-async function readModel(file: string, direction: Direction): Promise<{ sd: StateDict; net: DetectedNetwork; summary: ModelSummary }> {
+async function readModel(file: string, direction: Direction | undefined): Promise<{ sd: StateDict; net: DetectedNetwork; summary: ModelSummary }> {
   let isDir: boolean;
   try {
     isDir = (await fs.stat(file)).isDirectory();
@@ -53,9 +53,10 @@ async function readModel(file: string, direction: Direction): Promise<{ sd: Stat
 
 /**
  * Architecture, role and sizes of a model, from its keys and shapes (a run
- * folder: the generator of `direction`); ModelFileError when it is not usable.
+ * folder: the generator of `direction`, or without one the run's G_A / G);
+ * ModelFileError when it is not usable.
  */
-export async function inspectModel(file: string, direction: Direction = 'AtoB'): Promise<ModelSummary> {
+export async function inspectModel(file: string, direction?: Direction): Promise<ModelSummary> {
   return (await readModel(file, direction)).summary;
 }
 

@@ -77,6 +77,9 @@ describe('run folder as a model', () => {
   test('a pix2pix run translates its own direction with G and refuses the other', async () => {
     const s = await inspectModel(pix2pixRun, 'BtoA');
     assert.deepEqual([s.format, s.network, s.architecture, s.norm], ['run', 'G', 'unet_128', 'batch']);
+    // without a direction (the extension's model picker) a run is summarised by its first generator
+    assert.deepEqual(await inspectModel(pix2pixRun), s);
+    assert.equal((await inspectModel(cycleRun)).network, 'G_A');
     await assert.rejects(loadGenerator(pix2pixRun, 'AtoB'), isModelError(/pix2pix run learned BtoA only .* cannot translate AtoB/));
   });
 
