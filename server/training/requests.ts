@@ -85,7 +85,13 @@ export function registerTrainingRequests(connection: Connection, withTask: WithT
     try {
       const req = await engineRequest(params);
       const result = await withTask('training', () => startTraining(req, {
-        onStart: ({ runDir, options, backend }) => {
+        onStart: ({ runDir, options, backend, skipped }) => {
+          if (skipped.length) {
+            for (const s of skipped) connection.console.warn(`training leaves out ${s.file}: ${s.reason}`);
+            const first = skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ');
+            void connection.window.showWarningMessage(`Domain Translator: ${options.name} leaves out ${skipped.length} unreadable image${
+              skipped.length === 1 ? '' : 's'}: ${first}${skipped.length > 3 ? '; … (the log lists all)' : ''}.`);
+          }
           publish({ runDir, name: options.name, model: options.model, state: 'running', message: undefined, total: options.iterations, backend: backend.name });
           report(`${options.name}: starting on ${backend.name}`, 0);
         },
