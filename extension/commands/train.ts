@@ -3,16 +3,16 @@
 // suggested from it, preset, run name), then the server trains under a
 // progress notification whose Cancel stops the run and keeps its checkpoint.
 // Everything runs in the server process; nothing here waits on a step.
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ResponseError, WorkDoneProgress } from 'vscode-languageclient/node';
+import { ResponseError } from 'vscode-languageclient/node';
 import {
   DetectLayoutRequest, ListRunsRequest, StartTrainingRequest, StopTrainingRequest,
   type LayoutInfo, type StartTrainingParams, type TrainModel, type TrainPreset, type TrainingResult,
 } from '../../protocol/training';
 import { message, type ServerClient } from '../client';
 import { TrainingPanel } from '../panels/trainingPanel';
+import { forwardProgress } from './workDoneProgress';
 import { defaultRunName, isInside, runsDir, sanitizeRunName } from '../training/paths';
 import type { TrainingController } from '../training/trainingController';
 
@@ -127,14 +127,8 @@ async function train(deps: TrainDeps, params: Omit<StartTrainingParams, 'workDon
     result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
-        const workDoneToken = randomUUID();
-        let reported = 0;
-        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
-          if (p.kind !== 'report') return;
-          const percentage = p.percentage ?? reported;
-          progress.report({ message: p.message, increment: percentage - reported });
-          reported = percentage;
-        });
+        const sub = forwardProgress(client, progress);
+        const workDoneToken = sub.workDoneToken;
         // Cancel stops the run the way "Stop Training" does: the engine saves a checkpoint first.
         const onCancel = token.onCancellationRequested(() => {
           progress.report({ message: 'saving a checkpoint, then stopping…' });

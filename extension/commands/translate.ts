@@ -1,14 +1,13 @@
 // "Translate to Domain A/B": inputs from the explorer selection, a model from
 // the picker, the server's translation under a cancellable progress
 // notification, then a summary and the comparison panel.
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { InspectModelRequest, TranslateRequest, type Direction, type TranslateResult } from '../../protocol/server';
 import { message, type ServerClient } from '../client';
 import { ComparePanel } from '../panels/comparePanel';
 import { pickModel } from './pickModel';
+import { forwardProgress } from './workDoneProgress';
 import type { RecentModels } from './recentModels';
 
 export interface TranslateDeps {
@@ -44,14 +43,8 @@ export function translateCommand(deps: TranslateDeps, direction: Direction) {
       result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Translating ${label} to Domain ${domain}`, cancellable: true },
         async (progress, token) => {
-          const workDoneToken = randomUUID();
-          let reported = 0;
-          const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
-            if (p.kind !== 'report') return;
-            const percentage = p.percentage ?? reported;
-            progress.report({ message: p.message, increment: percentage - reported });
-            reported = percentage;
-          });
+          const sub = forwardProgress(client, progress);
+          const workDoneToken = sub.workDoneToken;
           progress.report({ message: `loading ${path.basename(model)}…` });
           try {
             return await client.sendRequest(TranslateRequest,
