@@ -2,7 +2,9 @@
 //   m.lerp_(g, 1 - beta1); v = v * beta2 + (1 - beta2) * g * g
 //   denom = sqrt(v) / sqrt(1 - beta2^t) + eps;  p -= (lr / (1 - beta1^t)) * m / denom
 // on tf.Variables, with state that can be saved and restored bit for bit.
+// On tfjs-node the same step runs as one fused TF op per parameter (nativeAdam.ts).
 import * as tf from '@tensorflow/tfjs-core';
+import { NativeAdam, nativeAdamAvailable } from './nativeAdam';
 
 export interface AdamConfig {
   beta1: number;
@@ -21,12 +23,17 @@ export class Adam {
   step = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
+  private readonly native?: NativeAdam;
 
   constructor(
     /** Trainable parameters by official name. */
     readonly params: Map<string, tf.Variable>,
     readonly config: AdamConfig = { beta1: 0.5, beta2: 0.999, eps: 1e-8 },
   ) {
+    if (nativeAdamAvailable()) {
+      this.native = new NativeAdam(params);
+      return;
+    }
     for (const [name, p] of params) {
       // inside tidy, so the zeros the variables start from do not outlive them
       this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
@@ -40,6 +47,10 @@ export class Adam {
     const { beta1, beta2, eps } = this.config;
     const bc1 = 1 - beta1 ** this.step;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.step);
+    if (this.native) {
+      this.native.apply(grads, lr, beta1, beta2, eps, bc1, bc2Sqrt);
+      return;
+    }
     const stepSize = lr / bc1;
     const w = 1 - beta1;
     tf.tidy(() => {
@@ -64,6 +75,12 @@ export class Adam {
     const expAvg = new Map<string, Float32Array>();
     const expAvgSq = new Map<string, Float32Array>();
     for (const name of this.params.keys()) {
+      if (this.native) {
+        const { m, v } = this.native.getMoments(name);
+        expAvg.set(name, m);
+        expAvgSq.set(name, v);
+        continue;
+      }
       expAvg.set(name, (await this.m.get(name)!.data()) as Float32Array);
       expAvgSq.set(name, (await this.v.get(name)!.data()) as Float32Array);
     }
@@ -75,17 +92,21 @@ export class Adam {
       const a = s.expAvg.get(name);
       const b = s.expAvgSq.get(name);
       if (!a || !b) throw new Error(`optimizer state has no moments for ${name}`);
-      const shape = this.m.get(name)!.shape;
+      const shape = this.params.get(name)!.shape;
       // the variables keep the values; the temporary tensors go with the tidy
       tf.tidy(() => {
-        this.m.get(name)!.assign(tf.tensor(a, shape));
-        this.v.get(name)!.assign(tf.tensor(b, shape));
+        if (this.native) this.native.setMoments(name, tf.tensor(a, shape), tf.tensor(b, shape));
+        else {
+          this.m.get(name)!.assign(tf.tensor(a, shape));
+          this.v.get(name)!.assign(tf.tensor(b, shape));
+        }
       });
     }
     this.step = s.step;
   }
 
   dispose(): void {
+    this.native?.dispose();
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
   }
 }

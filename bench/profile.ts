@@ -1,0 +1,60 @@
+// Where a training step's time goes: wall time per kernel (tfjs-node runs
+// kernels synchronously, so a kernel's wall time is its cost), summed by kernel
+// name, or by name and input shapes with BYSHAPE=1. Ops run directly through
+// the native binding (the fused Adam) are not counted; wall minus kernels shows them.
+//   node --import tsx bench/profile.ts cyclegan resnet_6blocks 32 64
+//   BYSHAPE=1 TOP=40 node --import tsx bench/profile.ts pix2pix unet_256 64 256
+import * as tf from '@tensorflow/tfjs-core';
+import * as os from 'node:os';
+import { initBackend } from '../server/backend';
+import { resolveOptions } from '../server/options/options';
+import { CycleGanTrainer } from '../server/train/cycleGan';
+import { Pix2PixTrainer } from '../server/train/pix2pix';
+import { initNets } from '../server/train/nets';
+import { Rng } from '../server/train/rng';
+import type { TrainRequest } from '../server/options/options';
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; attrs?: { strides?: unknown } };
+type KernelFn = (args: KernelArgs) => unknown;
+
+const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], process.argv[3] as TrainRequest['netG'], Number(process.argv[4]), Number(process.argv[5])];
+(async () => {
+  await initBackend();
+  const stats = new Map<string, { n: number; ms: number }>();
+  let on = false;
+  for (const k of tf.getKernelsForBackend(tf.getBackend())) {
+    const f = k.kernelFunc as unknown as KernelFn;
+    (k as unknown as { kernelFunc: KernelFn }).kernelFunc = (args) => {
+      if (!on) return f(args);
+      const t = performance.now();
+      const r = f(args);
+      const dt = performance.now() - t;
+      const shapes = Object.values(args.inputs).map((x) => x?.shape.join('x')).join(',');
+      const key = process.env.BYSHAPE ? `${k.kernelName} ${shapes} ${JSON.stringify(args.attrs?.strides ?? '')}` : k.kernelName;
+      const s = stats.get(key) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += dt;
+      stats.set(key, s);
+      return r;
+    };
+  }
+  const o = resolveOptions({ dataroot: os.tmpdir(), model, preset: 'full', netG, ngf, ndf: 64, crop_size: side, load_size: side, iterations: 1 }, { datasetSize: 1 });
+  const nets = initNets(o);
+  const trainer = model === 'cyclegan' ? new CycleGanTrainer(o, nets, Rng.from(1, 7)) : new Pix2PixTrainer(o, nets, Rng.from(1, 7));
+  const a = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const b = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  for (let i = 0; i < 3; i++) trainer.step(a, b, o.lr);
+  const N = 3;
+  on = true;
+  const t = performance.now();
+  const u = process.cpuUsage();
+  for (let i = 0; i < N; i++) trainer.step(a, b, o.lr);
+  const wall = (performance.now() - t) / N;
+  const cpu = process.cpuUsage(u);
+  on = false;
+  let total = 0, count = 0;
+  for (const s of stats.values()) { total += s.ms; count += s.n; }
+  console.log(`wall ${wall.toFixed(0)} ms/step, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(0)} ms/step, kernels ${(total / N).toFixed(0)} ms in ${count / N} calls`);
+  const rows = [...stats].sort((x, y) => y[1].ms - x[1].ms).slice(0, Number(process.env.TOP ?? 30));
+  for (const [k, s] of rows) console.log(`${(s.ms / N).toFixed(1).padStart(8)} ms ${String(s.n / N).padStart(6)}x  ${k}`);
+})();
