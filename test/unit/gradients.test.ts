@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
-import { conv2d, convTranspose2d, filterGradByForwardOps, hasNativeFilterGrad } from '../../server/models/layers/conv';
+import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -112,31 +112,82 @@ describe('gradients against finite differences', () => {
   });
 });
 
-describe('conv weight gradient from forward ops', () => {
-  test('matches the native Conv2DBackpropFilter kernel', async (t) => {
+describe('conv gradient formulations', () => {
+  // [input (already padded), kernel, stride, output channels]: small and large maps, strides 1 and 2, few output channels
+  const layers: [[number, number, number, number], number, number, number][] = [
+    [[2, 18, 20, 8], 3, 1, 16],
+    [[2, 18, 18, 8], 3, 2, 16],
+    [[1, 34, 34, 8], 4, 2, 16],
+    [[2, 22, 22, 8], 7, 1, 16],
+    [[2, 9, 9, 8], 4, 1, 16],
+    [[1, 6, 6, 32], 4, 2, 64],
+    [[1, 4, 4, 16], 4, 2, 32],
+    [[2, 12, 12, 8], 7, 1, 3],
+  ];
+
+  test('every weight-gradient formulation equals the native Conv2DBackpropFilter', async (t) => {
     assert.ok(backends.includes('tensorflow'), 'the native backend is needed for this comparison');
     await useBackend('tensorflow');
     assert.equal(hasNativeFilterGrad(), true);
     let worst = 0;
-    for (const [k, stride, h] of [[3, 1, 18], [3, 2, 18], [4, 2, 34], [7, 1, 22], [4, 1, 9]]) {
-      const err = tf.tidy(() => {
-        const x = tf.randomNormal([2, h, h + 2, 8], 0, 1, 'float32', k) as tf.Tensor4D;
-        const w = tf.randomNormal([k, k, 8, 16], 0, 0.1, 'float32', stride) as tf.Tensor4D;
-        const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', h);
-        const native = tf.grad((wv: tf.Tensor) => tf.conv2d(x, wv as tf.Tensor4D, stride, 'valid'))(w, dy);
-        const ours = filterGradByForwardOps(x, dy as tf.Tensor4D, k, k, stride);
-        return relativeError(ours.dataSync(), native.dataSync());
-      });
-      assert.ok(err < 1e-5, `k${k} s${stride}: relative difference ${err}`);
-      worst = Math.max(worst, err);
+    for (const [shape, k, stride, o] of layers) {
+      for (const [name, algo] of Object.entries(FILTER_GRADS)) {
+        const err = tf.tidy(() => {
+          const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+          const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', stride) as tf.Tensor4D;
+          const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', shape[1]) as tf.Tensor4D;
+          const native = tf.grad((wv: tf.Tensor) => tf.conv2d(x, wv as tf.Tensor4D, stride, 'valid'))(w, dy);
+          return relativeError(algo(x, dy, w.shape, stride).dataSync(), native.dataSync());
+        });
+        assert.ok(err < 1e-5, `${name} ${shape.join('x')} k${k} s${stride} -> ${o}: relative difference ${err}`);
+        worst = Math.max(worst, err);
+      }
     }
-    t.diagnostic(`forward-op vs native weight gradient: worst relative difference ${worst.toExponential(2)}`);
+    t.diagnostic(`weight gradient formulations vs native: worst relative difference ${worst.toExponential(2)}`);
   });
 
-  test('is what the wasm backend uses (it has no Conv2DBackpropFilter)', async () => {
+  test('every input-gradient formulation equals the native Conv2DBackpropInput', async (t) => {
+    await useBackend('tensorflow');
+    let worst = 0;
+    for (const [shape, k, stride, o] of layers) {
+      for (const [name, algo] of Object.entries(INPUT_GRADS)) {
+        if (name === 'forwardConv' && stride !== 1) continue; // stride 1 only, by construction (chooseInputGrad never picks it otherwise)
+        const err = tf.tidy(() => {
+          const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+          const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', stride) as tf.Tensor4D;
+          const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', shape[1]) as tf.Tensor4D;
+          const native = tf.grad((xv: tf.Tensor) => tf.conv2d(xv as tf.Tensor4D, w, stride, 'valid'))(x, dy);
+          return relativeError(algo(dy, w, shape, stride).dataSync(), native.dataSync());
+        });
+        assert.ok(err < 1e-5, `${name} ${shape.join('x')} k${k} s${stride} -> ${o}: relative difference ${err}`);
+        worst = Math.max(worst, err);
+      }
+    }
+    t.diagnostic(`input gradient formulations vs native: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test('each layer gets the formulation measured fastest for its shapes', async () => {
+    await useBackend('tensorflow');
+    // U-Net innermost up-conv (2x2x1024 -> 4x4x512) and its neighbours
+    assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'patches');
+    assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'columns');
+    // ResNet block at 128 px, batch 3
+    assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
+    assert.equal(chooseInputGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardConv');
+    // stride-2 downsampling at 128 px
+    assert.equal(chooseFilterGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'native');
+    assert.equal(chooseInputGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'native');
+    // final 7x7 conv to RGB
+    assert.equal(chooseFilterGrad([1, 256, 256, 3], [7, 7, 64, 3], 1), 'forwardOps');
+    assert.equal(chooseInputGrad([1, 256, 256, 3], [7, 7, 64, 3], 1), 'forwardConv');
+  });
+
+  test('the wasm backend (no Conv2DBackpropFilter, no im2col) gets the forward-op formulations', async () => {
     assert.ok(backends.includes('wasm'));
     await useBackend('wasm');
     assert.equal(hasNativeFilterGrad(), false);
+    assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'forwardOps');
+    assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'native');
   });
 });
 

@@ -1,12 +1,13 @@
 // Convolutions with gradients every backend can compute. tfjs-node's
 // Conv2DBackpropInput/Filter accept only 'valid'/'same' padding, and the wasm
 // backend has no Conv2DBackpropFilter at all, so both ops below carry a custom
-// gradient: input gradients use 'valid' kernels on the zero-padded shape, and
-// the weight gradient uses the native kernel where one is registered, else a
-// dilated forward convolution (filterGradByForwardOps).
+// gradient: input gradients use 'valid' kernels on the zero-padded shape. Each
+// gradient has several exact formulations whose speed depends on the shapes;
+// chooseFilterGrad/chooseInputGrad pick one per layer from measured timings.
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { IMAGE_PATCHES, hasKernel } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -46,16 +47,22 @@ export function hasNativeFilterGrad(): boolean {
   return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
 }
 
-/**
- * TF's native Conv2DBackpropFilter is 10-50x slower than the same sums done as
- * a forward convolution when the filter has very few output channels (the
- * final conv to RGB: 17 s vs 0.9 s at 256 px; the PatchGAN's last conv to one
- * channel), and faster otherwise; both give the same values.
- */
+type Shape4 = [number, number, number, number];
+
+/** Filters with this many output channels or fewer (the last conv to RGB, PatchGAN's to 1) get forward-op gradients. */
 const FEW_OUTPUT_CHANNELS = 4;
 
-function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: [number, number, number, number], stride: number): tf.Tensor4D {
-  if (!hasNativeFilterGrad() || filterShape[3] <= FEW_OUTPUT_CHANNELS) return filterGradByForwardOps(input, outGrad, filterShape[0], filterShape[1], stride);
+/** dW as one matMul of the im2col patches with dy: no per-pixel work, so it wins on small maps. */
+function filterGradByPatches(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
+  const [kh, kw, c, o] = filterShape;
+  return tf.tidy(() => {
+    const patches = tf.engine().runKernel(IMAGE_PATCHES, { x: input }, { kh, kw, stride } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const m = outGrad.shape[0] * outGrad.shape[1] * outGrad.shape[2];
+    return tf.reshape(tf.matMul(tf.reshape(patches, [m, kh * kw * c]), tf.reshape(outGrad, [m, o]), true, false), filterShape);
+  });
+}
+
+function filterGradNative(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
   return tf.engine().runKernel('Conv2DBackpropFilter', { x: input, dy: outGrad }, {
     strides: [stride, stride],
     pad: 'valid',
@@ -65,20 +72,103 @@ function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: [numb
   }) as tf.Tensor4D;
 }
 
+/** The ways to compute a 'valid' convolution's weight gradient; all give the same values up to float rounding. */
+export const FILTER_GRADS = {
+  native: filterGradNative,
+  forwardOps: (input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number) => filterGradByForwardOps(input, outGrad, filterShape[0], filterShape[1], stride),
+  patches: filterGradByPatches,
+};
+
 /**
- * dL/dx of a 'valid' convolution. TF's native Conv2DBackpropInput is several
- * times slower than a forward convolution of the zero-padded dy with the
- * rotated, transposed filter (a stride-1 identity) on large maps or few output
- * channels (256x256x64 from 3 channels: 3.7 s vs 31 ms; 64x64x256: 4x); on
- * small maps it is the faster one. The two differ by float rounding only.
+ * The fastest weight gradient for these shapes on this backend, from timings of
+ * every layer of the four benchmark networks (2-core AVX-512 EPYC, tfjs-node):
+ * - few output channels (final conv to RGB, PatchGAN's last conv): TF's kernel
+ *   is 10-50x slower than forward ops (17 s vs 0.9 s at 256 px);
+ * - small maps (≤ 64 output pixels, the U-Net's inner layers with 512-1024
+ *   channels): patches·dy is 1.5-30x faster (6x6x512 → 2x2x1024: 3 ms vs 99 ms);
+ * - stride 1 with ≥ 0.25 GFLOP: forward ops 10-25% faster (34x34x128, 3x3: 5.4 vs 6.8 ms);
+ * - otherwise (stride 2 on large maps) TF's kernel.
  */
-function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: [number, number, number, number], stride: number): tf.Tensor4D {
-  const [kh, kw, , cOut] = w.shape;
-  if (stride !== 1 || (dy.shape[1] * dy.shape[2] < 32 * 32 && cOut > FEW_OUTPUT_CHANNELS)) return tf.conv2dTranspose(dy, w, inputShape, stride, 'valid');
+export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stride: number): keyof typeof FILTER_GRADS {
+  if (!hasNativeFilterGrad() || filterShape[3] <= FEW_OUTPUT_CHANNELS) return 'forwardOps';
+  const [n, oh, ow] = outGradShape;
+  if (!hasKernel(IMAGE_PATCHES)) return 'native';
+  if (n * oh * ow <= 64) return 'patches';
+  const gflop = (2 * n * oh * ow * filterShape[0] * filterShape[1] * filterShape[2] * filterShape[3]) / 1e9;
+  return stride === 1 && gflop >= 0.25 ? 'forwardOps' : 'native';
+}
+
+function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
+  return FILTER_GRADS[chooseFilterGrad(outGrad.shape, filterShape, stride)](input, outGrad, filterShape, stride);
+}
+
+/** For each row (output pixel, tap i, tap j) of the column matrix, the input pixel it lands on. */
+const landingCache = new Map<string, Int32Array>();
+function landingPixels(n: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, stride: number): Int32Array {
+  const key = [n, h, w, oh, ow, kh, kw, stride].join(',');
+  let ids = landingCache.get(key);
+  if (!ids) {
+    ids = new Int32Array(n * oh * ow * kh * kw);
+    let r = 0;
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < oh; y++)
+        for (let x = 0; x < ow; x++)
+          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) ids[r++] = (b * h + y * stride + i) * w + x * stride + j;
+    landingCache.set(key, ids);
+  }
+  return ids;
+}
+
+/**
+ * dx as columns W·dyᵀ (one matMul, laid out so the weights stream once), then
+ * col2im as one segment sum. On small maps with many channels TF's kernel
+ * spends its time on the weights, not the pixels (2x2x1024 → 6x6x512: 3.3 ms vs 47 ms).
+ */
+function inputGradByColumns(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number): tf.Tensor4D {
+  const [kh, kw, c, o] = w.shape;
+  const [n, oh, ow] = dy.shape;
+  const [, h, wd] = inputShape;
+  const m = n * oh * ow;
+  return tf.tidy(() => {
+    const colsT = tf.matMul(tf.reshape(w, [kh * kw * c, o]), tf.reshape(dy, [m, o]), false, true);
+    const cols = tf.reshape(tf.transpose(tf.reshape(colsT, [kh * kw, c, m]), [2, 0, 1]), [m * kh * kw, c]);
+    const ids = tf.tensor1d(landingPixels(n, h, wd, oh, ow, kh, kw, stride), 'int32');
+    return tf.reshape(tf.unsortedSegmentSum(cols, ids, n * h * wd), inputShape);
+  });
+}
+
+/** A stride-1 input gradient as the forward convolution of the zero-padded dy with the rotated, transposed filter. */
+function inputGradByForwardConv(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw] = w.shape;
   return tf.tidy(() => {
     const rotated = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
     return tf.conv2d(dy, rotated, 1, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
   });
+}
+
+/** The ways to compute a 'valid' convolution's input gradient; all give the same values up to float rounding. */
+export const INPUT_GRADS = {
+  native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
+  forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D) => inputGradByForwardConv(dy, w),
+  columns: inputGradByColumns,
+};
+
+/**
+ * The fastest input gradient (and conv-transpose forward pass) for these shapes:
+ * - many channels (≥ 256) into a map of ≤ 16x16: columns, 1.2-14x faster;
+ * - stride 1 on large maps or into few channels: the forward conv (256x256x64
+ *   from 3 channels: 31 ms vs 3.7 s; 64x64x256: 4x);
+ * - otherwise TF's Conv2DBackpropInput, faster on small maps.
+ */
+export function chooseInputGrad(dyShape: Shape4, filterShape: Shape4, stride: number): keyof typeof INPUT_GRADS {
+  const [, oh, ow, o] = dyShape;
+  if (hasKernel(IMAGE_PATCHES) && o >= 256 && oh * ow <= 256) return 'columns';
+  if (stride !== 1 || (oh * ow < 32 * 32 && filterShape[3] > FEW_OUTPUT_CHANNELS)) return 'native';
+  return 'forwardConv';
+}
+
+function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number): tf.Tensor4D {
+  return INPUT_GRADS[chooseInputGrad(dy.shape, w.shape, stride)](dy, w, inputShape, stride);
 }
 
 /** PyTorch Conv2d in NHWC: x [N,H,W,Cin], w [kh,kw,Cin,Cout], optional bias [Cout]. */
@@ -117,7 +207,7 @@ export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad, o
     const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([x4, w4]);
     return {
-      value: tf.conv2dTranspose(x4, w4, fullShape, stride, 'valid'),
+      value: inputGrad(x4, w4, fullShape, stride),
       gradFunc: (dy4, saved) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         return [tf.conv2d(dy4, ws, stride, 'valid'), filterGrad(dy4, xs, ws.shape, stride)];

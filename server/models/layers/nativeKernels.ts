@@ -1,16 +1,18 @@
-// Single native TensorFlow ops for two gradients that tfjs otherwise builds from
-// many small kernels (each one a JS→native call): MirrorPadGrad (reflection
-// padding folded back, 1 op instead of 12-16) and ReluGrad (1 op instead of
-// Step's 4-5). Registered for the 'tensorflow' backend only; callers check
+// Single native TensorFlow ops that tfjs-core lacks or builds from many small
+// kernels (each one a JS→native call): MirrorPadGrad (reflection padding folded
+// back, 1 op instead of 12-16), ReluGrad (1 op instead of Step's 4-5) and
+// ExtractImagePatches (im2col, for convolution gradients on small maps). Registered for the 'tensorflow' backend only; callers check
 // hasKernel() and use portable ops elsewhere (wasm, cpu).
 import * as tf from '@tensorflow/tfjs-core';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
+/** im2col: [n, oh, ow, kh·kw·c] patches of a 'valid' convolution, in the filter's (kh, kw, c) order. */
+export const IMAGE_PATCHES = 'DT_ExtractImagePatches';
 
 /** The parts of tfjs-node's NodeJSKernelBackend these kernels use (it runs any TF op by name). */
 interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_FLOAT: number; TF_INT32: number };
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number; TF_INT32: number };
   executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
 }
 
@@ -38,6 +40,23 @@ tf.registerKernel({
   kernelFunc: ({ inputs, backend }) => {
     const nb = backend as unknown as NativeBackend;
     return nb.executeSingleOutput('ReluGrad', [{ name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT }], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
+  },
+});
+
+tf.registerKernel({
+  kernelName: IMAGE_PATCHES,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const { kh, kw, stride } = attrs as unknown as { kh: number; kw: number; stride: number };
+    const b = nb.binding;
+    return nb.executeSingleOutput('ExtractImagePatches', [
+      { name: 'ksizes', type: b.TF_ATTR_INT, value: [1, kh, kw, 1] },
+      { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride, stride, 1] },
+      { name: 'rates', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+      { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
+      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    ], [inputs.x as tf.TensorInfo]);
   },
 });
 
