@@ -3,9 +3,8 @@
 //   D step: 0.5 * (GAN(D(cat(A, fake_B)), false) + GAN(D(cat(A, B)), true))
 //   G step (D frozen): GAN(D(cat(A, fake_B)), true) + λ_L1 |fake_B - B|
 // D runs in train mode each time, so its BatchNorm running statistics move
-// three times per iteration (fake, real, then the G step), as in PyTorch. The
-// G step recomputes G(A) under the gradient tape with the same dropout masks
-// (one seed from the run's RNG per step) and without a second running-statistics update.
+// three times per iteration (fake, real, then the G step), as in PyTorch; G runs
+// once (its dropout masks seeded from the run's RNG, one seed per step).
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam } from './adam';
 import { ganLoss, l1Loss } from './losses';
@@ -45,27 +44,28 @@ export class Pix2PixTrainer {
 
   step(realA: tf.Tensor4D, realB: tf.Tensor4D, lr: number): Losses {
     const mode = this.o.gan_mode;
+    const train = { training: true, updateStats: true };
     const dropoutSeed = this.rng.seed();
-    const fakeB = this.g.apply(realA, { training: true, updateStats: true, dropoutSeed });
     const kept: Record<string, tf.Scalar> = {};
 
-    const d = tf.variableGrads(() => {
-      const train = { training: true, updateStats: true };
-      const lossFake = ganLoss(mode, this.d.apply(tf.concat([realA, fakeB], 3), train), false);
-      const lossReal = ganLoss(mode, this.d.apply(tf.concat([realA, realB], 3), train), true);
-      kept.D_fake = tf.keep(lossFake);
-      kept.D_real = tf.keep(lossReal);
-      return tf.mul(tf.add(lossFake, lossReal), 0.5) as tf.Scalar;
-    }, [...this.paramsD.values()]);
-    this.optimizerD.apply(gradsByParam(this.paramsD, d.grads), lr);
-    d.value.dispose();
-    tf.dispose(d.grads);
-    fakeB.dispose();
-
+    // G's forward pass is taped once and reused by the G step after the D step
+    // has updated D, as the official code keeps fake_B's graph; the D step's
+    // own gradients (a nested tape) reach only D's variables (fake_B.detach()).
     const g = tf.variableGrads(() => {
-      const fake = this.g.apply(realA, { training: true, updateStats: false, dropoutSeed });
-      const lossGan = ganLoss(mode, this.d.apply(tf.concat([realA, fake], 3), { training: true, updateStats: true }), true);
-      const lossL1 = tf.mul(l1Loss(fake, realB), this.o.lambda_L1) as tf.Scalar;
+      const fakeB = this.g.apply(realA, { ...train, dropoutSeed });
+      const d = tf.variableGrads(() => {
+        const lossFake = ganLoss(mode, this.d.apply(tf.concat([realA, fakeB], 3), train), false);
+        const lossReal = ganLoss(mode, this.d.apply(tf.concat([realA, realB], 3), train), true);
+        kept.D_fake = tf.keep(lossFake);
+        kept.D_real = tf.keep(lossReal);
+        return tf.mul(tf.add(lossFake, lossReal), 0.5) as tf.Scalar;
+      }, [...this.paramsD.values()]);
+      this.optimizerD.apply(gradsByParam(this.paramsD, d.grads), lr);
+      d.value.dispose();
+      tf.dispose(d.grads);
+
+      const lossGan = ganLoss(mode, this.d.apply(tf.concat([realA, fakeB], 3), train), true);
+      const lossL1 = tf.mul(l1Loss(fakeB, realB), this.o.lambda_L1) as tf.Scalar;
       kept.G_GAN = tf.keep(lossGan);
       kept.G_L1 = tf.keep(lossL1);
       return tf.add(lossGan, lossL1) as tf.Scalar;
