@@ -1,19 +1,26 @@
 // Single native TensorFlow ops that tfjs-core lacks or builds from many small
 // kernels (each one a JS→native call): MirrorPadGrad (reflection padding folded
-// back, 1 op instead of 12-16), ReluGrad (1 op instead of Step's 4-5) and
-// ExtractImagePatches (im2col, for convolution gradients on small maps). Registered for the 'tensorflow' backend only; callers check
+// back, 1 op instead of 12-16), ReluGrad (1 op instead of Step's 4-5),
+// ExtractImagePatches (im2col, for convolution gradients on small maps) and
+// the fused batch norm and its gradient (1 op each instead of ~8 element-wise
+// kernels). Registered for the 'tensorflow' backend only; callers check
 // hasKernel() and use portable ops elsewhere (wasm, cpu).
 import * as tf from '@tensorflow/tfjs-core';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
+/** TF's FusedBatchNormV3 in training mode: [y, batch mean, unbiased batch variance, 3 reserve spaces for the gradient]. */
+export const FUSED_NORM = 'DT_FusedBatchNorm';
+/** FusedBatchNormGradV3 in training mode: [dx, dscale, doffset]. */
+export const FUSED_NORM_GRAD = 'DT_FusedBatchNormGrad';
 /** im2col: [n, oh, ow, kh·kw·c] patches of a 'valid' convolution, in the filter's (kh, kw, c) order. */
 export const IMAGE_PATCHES = 'DT_ExtractImagePatches';
 
 /** The parts of tfjs-node's NodeJSKernelBackend these kernels use (it runs any TF op by name). */
 interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_FLOAT: number; TF_INT32: number };
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number; TF_INT32: number };
   executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[], count: number): tf.Tensor[];
 }
 
 tf.registerKernel({
@@ -57,6 +64,43 @@ tf.registerKernel({
       { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
       { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     ], [inputs.x as tf.TensorInfo]);
+  },
+});
+
+function fusedNormAttrs(b: NativeBackend['binding'], eps: number) {
+  return [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'U', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
+  ];
+}
+
+tf.registerKernel({
+  kernelName: FUSED_NORM,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const { eps } = attrs as unknown as { eps: number };
+    const empty = tf.tensor1d([], 'float32');
+    const b = nb.binding;
+    const out = nb.executeMultipleOutputs('FusedBatchNormV3', [...fusedNormAttrs(b, eps), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }], [inputs.x, inputs.scale, inputs.offset, empty, empty] as tf.TensorInfo[], 6);
+    empty.dispose();
+    return out;
+  },
+});
+
+tf.registerKernel({
+  kernelName: FUSED_NORM_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const { eps } = attrs as unknown as { eps: number };
+    const { dy, x, scale, r1, r2, r3 } = inputs as Record<string, tf.TensorInfo>;
+    const out = nb.executeMultipleOutputs('FusedBatchNormGradV3', fusedNormAttrs(nb.binding, eps), [dy, x, scale, r1, r2, r3], 5);
+    tf.dispose(out.slice(3));
+    return out.slice(0, 3);
   },
 });
 

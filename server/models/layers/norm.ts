@@ -4,9 +4,44 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { FUSED_NORM, FUSED_NORM_GRAD, hasKernel } from './nativeKernels';
 
 export const NORM_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
+
+interface FusedResult {
+  y: tf.Tensor4D;
+  mean: tf.Tensor1D;
+  /** Unbiased (n - 1) batch variance, for the running statistics. */
+  variance: tf.Tensor1D;
+}
+
+/**
+ * Per-channel normalisation over N, H, W with TF's fused batch norm, forward
+ * and gradient one op each (tfjs-node only): pix2pix at 256 px 0.85-0.98 ->
+ * 0.72-0.76 s/it, unet_256 translation 7.8 -> 9.7 images/s. Instance norm keeps
+ * its closed form below: there the fused op was no faster. The statistics leave
+ * the differentiated op kept (outside every tidy): the caller disposes them.
+ */
+function fusedNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D): FusedResult {
+  const stats: Partial<FusedResult> = {};
+  const op = tf.customGrad((...args) => {
+    const [x4, s, o, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance, r1, r2, r3] = tf.engine().runKernel(FUSED_NORM, { x: x4, scale: s, offset: o }, { eps: NORM_EPS } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    stats.mean = tf.keep(mean) as tf.Tensor1D;
+    stats.variance = tf.keep(variance) as tf.Tensor1D;
+    save([x4, s, r1, r2, r3]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy, saved) => {
+        const [xs, ss, s1, s2, s3] = saved;
+        return tf.engine().runKernel(FUSED_NORM_GRAD, { dy: dy as tf.Tensor, x: xs, scale: ss, r1: s1, r2: s2, r3: s3 }, { eps: NORM_EPS } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, scale, offset) as tf.Tensor4D;
+  return { y, mean: stats.mean!, variance: stats.variance! };
+}
 
 /**
  * Per sample and channel over H, W (NHWC). The gradient is the closed form
@@ -55,6 +90,13 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean)
   const n = x.shape[0] * x.shape[1] * x.shape[2];
   // as PyTorch: one value per channel has no batch variance
   if (n === 1) throw new Error(`BatchNorm in train mode needs more than 1 value per channel, got input ${x.shape.join('x')}`);
+  if (hasKernel(FUSED_NORM)) {
+    const f = fusedNorm(x, p.weight, p.bias);
+    const m = tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(f.mean, BN_MOMENTUM));
+    const v = tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(f.variance, BN_MOMENTUM));
+    tf.dispose([f.mean, f.variance]);
+    return { y: f.y, runningMean: m as tf.Tensor1D, runningVar: v as tf.Tensor1D };
+  }
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))), p.weight), p.bias);
   const m = tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM));
