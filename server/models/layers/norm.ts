@@ -51,9 +51,9 @@ function fusedNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D): Fus
 export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
   const op = tf.customGrad<tf.Tensor4D>((...args) => {
     const [x4, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(x4, [1, 2], true);
-    const r = tf.rsqrt(tf.add(variance, NORM_EPS));
-    const y = tf.mul(tf.sub(x4, mean), r) as tf.Tensor4D;
+    const centredX = tf.sub(x4, tf.mean(x4, [1, 2], true));
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(centredX), [1, 2], true), NORM_EPS));
+    const y = tf.mul(centredX, r) as tf.Tensor4D;
     save([y, r]);
     return {
       value: y,
