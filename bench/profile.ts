@@ -17,10 +17,23 @@ import type { TrainRequest } from '../server/options/options';
 type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; attrs?: { strides?: unknown } };
 type KernelFn = (args: KernelArgs) => unknown;
 
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Multiply-adds ×2 of the convolution and matMul kernels, to show how close each runs to the machine's rate. */
+function convGflop(kernel: string, args: KernelArgs, result: unknown): number {
+  const inputs = Object.values(args.inputs).map((t) => t?.shape ?? []);
+  const out = Array.isArray(result) ? [] : ((result as tf.TensorInfo | undefined)?.shape ?? []);
+  if (kernel === 'Conv2D') return (2 * size(out) * size(inputs[1].slice(0, 3))) / 1e9;
+  if (kernel === 'Conv2DBackpropInput') return (2 * size(inputs[0]) * size(inputs[1].slice(0, 3))) / 1e9;
+  if (kernel === 'Conv2DBackpropFilter') return (2 * size(inputs[1]) * size(out.slice(0, 3))) / 1e9;
+  if (kernel === 'BatchMatMul') return (2 * size(out) * Math.sqrt((size(inputs[0]) * size(inputs[1])) / (size(out) * (inputs[0].length > 2 ? inputs[0][0] : 1)))) / 1e9;
+  return 0;
+}
+
 const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], process.argv[3] as TrainRequest['netG'], Number(process.argv[4]), Number(process.argv[5])];
 (async () => {
   await initBackend();
-  const stats = new Map<string, { n: number; ms: number }>();
+  const stats = new Map<string, { n: number; ms: number; gflop: number }>();
   let on = false;
   for (const k of tf.getKernelsForBackend(tf.getBackend())) {
     const f = k.kernelFunc as unknown as KernelFn;
@@ -31,9 +44,10 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
       const dt = performance.now() - t;
       const shapes = Object.values(args.inputs).map((x) => x?.shape.join('x')).join(',');
       const key = process.env.BYSHAPE ? `${k.kernelName} ${shapes} ${JSON.stringify(args.attrs?.strides ?? '')}` : k.kernelName;
-      const s = stats.get(key) ?? { n: 0, ms: 0 };
+      const s = stats.get(key) ?? { n: 0, ms: 0, gflop: 0 };
       s.n++;
       s.ms += dt;
+      s.gflop += convGflop(k.kernelName, args, r);
       stats.set(key, s);
       return r;
     };
@@ -56,5 +70,5 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
   for (const s of stats.values()) { total += s.ms; count += s.n; }
   console.log(`wall ${wall.toFixed(0)} ms/step, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(0)} ms/step, kernels ${(total / N).toFixed(0)} ms in ${count / N} calls`);
   const rows = [...stats].sort((x, y) => y[1].ms - x[1].ms).slice(0, Number(process.env.TOP ?? 30));
-  for (const [k, s] of rows) console.log(`${(s.ms / N).toFixed(1).padStart(8)} ms ${String(s.n / N).padStart(6)}x  ${k}`);
+  for (const [k, s] of rows) console.log(`${(s.ms / N).toFixed(1).padStart(8)} ms ${String(s.n / N).padStart(6)}x ${s.gflop ? `${(s.gflop / (s.ms / 1000)).toFixed(0).padStart(4)} GFLOP/s` : '             '}  ${k}`);
 })();

@@ -1,6 +1,6 @@
 // Convolutions with gradients every backend can compute. tfjs-node's
 // Conv2DBackpropInput/Filter accept only 'valid'/'same' padding, and the wasm
-// backend has no Conv2DBackpropFilter at all, so both ops below carry a custom
+// backend has no Conv2DBackpropFilter at all, so both ops below have their own
 // gradient: input gradients use 'valid' kernels on the zero-padded shape. Each
 // gradient has several exact formulations whose speed depends on the shapes;
 // chooseFilterGrad/chooseInputGrad pick one per layer from measured timings.
@@ -171,25 +171,44 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   return INPUT_GRADS[chooseInputGrad(dy.shape, w.shape, stride)](dy, w, inputShape, stride);
 }
 
+/**
+ * The gradient of every Conv2D kernel, replacing tfjs-core's (which supports
+ * only 'valid'/'same' padding and needs Conv2DBackpropFilter, absent on wasm).
+ * A registered gradient gives the tape one function per input and the tape
+ * calls only those it needs: no dx for a network's input image, no dW for a
+ * frozen network (D during the G step), which a customGrad computes anyway.
+ */
+const CONV2D_GRAD: tf.GradConfig = {
+  kernelName: 'Conv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad, dilations, dataFormat } = attrs as unknown as { strides: number | [number, number]; pad: unknown; dilations: number | [number, number]; dataFormat: string };
+    const stride = typeof strides === 'number' ? strides : strides[0];
+    const p = pad === 'valid' ? 0 : Array.isArray(pad) ? (pad as number[][])[1][0] : typeof pad === 'number' ? pad : NaN;
+    const square = (v: number | [number, number]) => typeof v === 'number' || v[0] === v[1];
+    if (!Number.isFinite(p) || dataFormat !== 'NHWC' || !square(strides) || (dilations !== undefined && dilations !== 1 && !(Array.isArray(dilations) && dilations.every((d) => d === 1)))) {
+      throw new Error(`conv2d gradient: unsupported attributes ${JSON.stringify(attrs)}`);
+    }
+    const d = dy as tf.Tensor4D;
+    return {
+      x: () => {
+        const xp = zeroPad(x, p);
+        const dxp = inputGrad(d, w, xp.shape, stride);
+        const [n, h, wd, c] = x.shape;
+        return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], [n, h, wd, c]);
+      },
+      filter: () => filterGrad(zeroPad(x, p), d, w.shape, stride),
+    };
+  },
+};
+
 /** PyTorch Conv2d in NHWC: x [N,H,W,Cin], w [kh,kw,Cin,Cout], optional bias [Cout]. */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOptions, bias?: tf.Tensor1D): tf.Tensor4D {
-  const op = tf.customGrad<tf.Tensor4D>((...args) => {
-    const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([x4, w4]);
-    const padding = pad === 0 ? 'valid' : ([[0, 0], [pad, pad], [pad, pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
-    return {
-      value: tf.conv2d(x4, w4, stride, padding),
-      gradFunc: (dy4, saved) => {
-        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const xp = zeroPad(xs, pad);
-        const dxp = inputGrad(dy4, ws, xp.shape, stride);
-        const [n, h, wd, c] = xs.shape;
-        const dx = pad === 0 ? dxp : tf.slice(dxp, [0, pad, pad, 0], [n, h, wd, c]);
-        return [dx, filterGrad(xp, dy4, ws.shape, stride)];
-      },
-    };
-  });
-  const y = op(x, w);
+  // checked at each call: loading tfjs-node (the umbrella package) registers tfjs-core's gradients again
+  if (tf.getGradient('Conv2D') !== CONV2D_GRAD) tf.registerGradient(CONV2D_GRAD);
+  const padding = pad === 0 ? 'valid' : ([[0, 0], [pad, pad], [pad, pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
+  const y = tf.conv2d(x, w, stride, padding);
   return bias ? tf.add(y, bias) : y;
 }
 
