@@ -174,6 +174,8 @@ describe('conv gradient formulations', () => {
     // ResNet block at 128 px, batch 3
     assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
     assert.equal(chooseInputGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardConv');
+    // first conv at 256 px (the input gradient into 3 channels)
+    assert.equal(chooseInputGrad([1, 256, 256, 64], [7, 7, 3, 64], 1), 'forwardConv');
     // stride-2 downsampling at 128 px
     assert.equal(chooseFilterGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'native');
     assert.equal(chooseInputGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'native');
