@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { sharpFailure } from './sharpError';
 
 /**
  * Largest input accepted, in pixels. Stops decompression bombs (a small PNG
@@ -119,7 +120,7 @@ export async function decodeRgb(file: string): Promise<Pixels> {
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
   } catch (err) {
     if (err instanceof UnreadableImageError) throw err;
-    const message = (err as Error).message.split('\n')[0];
+    const message = sharpFailure(err);
     if (/exceeds pixel limit/i.test(message)) {
       throw new UnreadableImageError(`too large: ${await declaredSize(buf)} exceeds the limit of ${MAX_INPUT_PIXELS} pixels (8192x8192)`);
     }

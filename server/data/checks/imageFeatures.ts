@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { phash } from './phash';
+import { sharpFailure } from '../sharpError';
 
 export const WORK_SIZE = 64;
 /** Formats the training loader reads; anything else sharp decodes (svg, pdf, heif…) is "unsupported". */
@@ -68,7 +69,7 @@ export async function decodeFeatures(file: string): Promise<DecodeOutcome> {
     }
     data = await sharp(buffer).resize(WORK_SIZE, WORK_SIZE, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
   } catch (e) {
-    return { ok: false, kind: 'corrupt', reason: (e as Error).message.split('\n')[0] };
+    return { ok: false, kind: 'corrupt', reason: sharpFailure(e) };
   }
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
