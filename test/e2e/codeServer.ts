@@ -3,11 +3,14 @@
 // user data and extensions dirs, started in its own process group so that
 // stopping it also ends the extension host and our language server.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { launchChromium, type Browser } from '../webview/browser';
 
 export const SHARED = path.resolve(__dirname, '../../../shared');
 
@@ -109,6 +112,76 @@ export class CodeServer {
     }
     if (!keepDirs) rmSync(this.root, { recursive: true, force: true });
   }
+
+  /** The language server: a node process running our dist/server.js in this code-server's process group. */
+  languageServerPid(): number {
+    const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
+    const line = ps.split('\n').find((l) => {
+      const [, pgid] = l.trim().split(/\s+/);
+      return Number(pgid) === this.pid && /domain-translator[^ ]*\/dist\/server\.js/.test(l);
+    });
+    assert.ok(line, 'the language server process is running');
+    return Number(line.trim().split(/\s+/)[0]);
+  }
+}
+
+/** What a test file gets from useCodeServer(). */
+export interface E2eSession {
+  readonly server: CodeServer;
+  /** The workspace folder code-server opens, filled before it starts. */
+  readonly workspace: string;
+  /** Screenshot to test-output/e2e/<prefix><name>.png. */
+  shot(page: Page, name: string): Promise<unknown>;
+  /** Starts code-server, runs `steps` in a new page, and keeps a 'failure' screenshot if they throw. */
+  withPage(steps: (url: string, page: Page) => Promise<void>): Promise<void>;
+}
+
+const SHOTS = path.resolve(__dirname, '../../test-output/e2e');
+
+/**
+ * A test file's setup and teardown: a fresh workspace that `fill` populates,
+ * code-server with the packaged extension, and Chromium; all removed after
+ * the file's tests unless E2E_KEEP=1.
+ */
+export function useCodeServer(shotPrefix: string, fill: (workspace: string) => void): E2eSession {
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let workspace = '';
+  before(async () => {
+    const executable = provisionCodeServer();
+    const vsix = packagedExtension();
+    workspace = mkdtempSync(path.join(os.tmpdir(), `dt-e2e-${shotPrefix || 'ws-'}`));
+    fill(workspace);
+    server = new CodeServer(executable);
+    server.installExtension(vsix);
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await launchChromium({ width: 1400, height: 900 });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop(process.env.E2E_KEEP === '1');
+    if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
+  });
+  const session: E2eSession = {
+    get server() {
+      return server!;
+    },
+    get workspace() {
+      return workspace;
+    },
+    shot: (page, name) => page.screenshot({ path: path.join(SHOTS, `${shotPrefix}${name}.png`) }),
+    withPage: async (steps) => {
+      const url = await server!.start();
+      const page = await browser!.context.newPage();
+      try {
+        await steps(url, page);
+      } catch (e) {
+        await session.shot(page, 'failure');
+        throw e;
+      }
+    },
+  };
+  return session;
 }
 
 function freePort(): Promise<number> {

@@ -3,54 +3,24 @@
 // Dataset View", filter by a kind, exclude an image, and find it recorded in
 // domain-translator.dataset.json; no image changes. Screenshots: test-output/e2e/.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { hashTree } from '../unit/scanFixture';
-import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
+import { explorerCommand, SHARED, useCodeServer } from './codeServer';
 
-const root = path.resolve(__dirname, '../..');
-const shots = path.join(root, 'test-output/e2e');
 const DATASET = 'horse2zebra-mini';
 
-let server: CodeServer | undefined;
-let browser: Browser | undefined;
-let workspace: string;
-
-before(async () => {
-  const codeServer = provisionCodeServer();
-  const vsix = packagedExtension();
-  workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-dataset-'));
+const e2e = useCodeServer('dataset-', (workspace) => {
   cpSync(path.join(SHARED, 'datasets', DATASET), path.join(workspace, DATASET), { recursive: true });
-  server = new CodeServer(codeServer);
-  server.installExtension(vsix);
-  mkdirSync(shots, { recursive: true });
-  browser = await launchChromium({ width: 1400, height: 900 });
 });
+const shot = e2e.shot;
 
-after(async () => {
-  await browser?.close();
-  await server?.stop(process.env.E2E_KEEP === '1');
-  if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `dataset-${name}.png`) });
-
-test('explorer → Open Dataset View → filter by a kind → exclude an image → the manifest records it', async () => {
-  const url = await server!.start();
-  const page = await browser!.context.newPage();
-  try {
-    await curate(url, page);
-  } catch (e) {
-    await shot(page, 'failure');
-    throw e;
-  }
-});
+test('explorer → Open Dataset View → filter by a kind → exclude an image → the manifest records it', () => e2e.withPage(curate));
 
 async function curate(url: string, page: Page): Promise<void> {
+  const { workspace } = e2e;
   const dataset = path.join(workspace, DATASET);
   const before = await hashTree(dataset);
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);

@@ -5,29 +5,17 @@
 // disk, the training panel's curves and samples; then options.json validated
 // as you type. Screenshots go to test-output/e2e/train-*.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
+import { explorerCommand, SHARED, useCodeServer } from './codeServer';
 
-const root = path.resolve(__dirname, '../..');
-const shots = path.join(root, 'test-output/e2e');
 const H2Z = path.join(SHARED, 'datasets/horse2zebra-mini');
 const PER_DOMAIN = 8;
 const ITERATIONS = 6;
 
-let server: CodeServer | undefined;
-let browser: Browser | undefined;
-let workspace: string;
-
-before(async () => {
-  const codeServer = provisionCodeServer();
-  const vsix = packagedExtension();
-  workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-train-'));
+const e2e = useCodeServer('train-', (workspace) => {
   for (const d of ['trainA', 'trainB']) {
     mkdirSync(path.join(workspace, 'h2z-small', d), { recursive: true });
     for (const f of readdirSync(path.join(H2Z, d)).sort().slice(0, PER_DOMAIN)) copyFileSync(path.join(H2Z, d, f), path.join(workspace, 'h2z-small', d, f));
@@ -37,30 +25,10 @@ before(async () => {
   writeFileSync(path.join(workspace, '.vscode/settings.json'), JSON.stringify({
     'domainTranslator.training.iterations': ITERATIONS, 'domainTranslator.training.logEvery': 1, 'domainTranslator.training.sampleEvery': 2,
   }, null, 2));
-  server = new CodeServer(codeServer);
-  server.installExtension(vsix);
-  mkdirSync(shots, { recursive: true });
-  browser = await launchChromium({ width: 1400, height: 900 });
 });
+const shot = e2e.shot;
 
-after(async () => {
-  await browser?.close();
-  await server?.stop(process.env.E2E_KEEP === '1');
-  if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `train-${name}.png`) });
-
-test('Start Training… from the palette → progress, status bar, run folder, training panel, options validated as you type', async () => {
-  const url = await server!.start();
-  const page = await browser!.context.newPage();
-  try {
-    await startTraining(url, page);
-  } catch (e) {
-    await shot(page, 'failure');
-    throw e;
-  }
-});
+test('Start Training… from the palette → progress, status bar, run folder, training panel, options validated as you type', () => e2e.withPage(startTraining));
 
 async function runCommand(page: Page, title: string): Promise<void> {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title });
@@ -78,6 +46,7 @@ async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 async function startTraining(url: string, page: Page): Promise<void> {
+  const { workspace } = e2e;
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^h2z-small$/ }).waitFor({ timeout: 60_000 });
 
@@ -160,7 +129,7 @@ async function killDuringTraining(page: Page, panel: FrameLocator): Promise<void
   await input.press('Enter');
   await page.locator('.statusbar-item', { hasText: new RegExp(`Train killed-run: step [1-${ITERATIONS - 1}]/${ITERATIONS}`) }).waitFor({ timeout: 600_000 });
 
-  process.kill(serverPid(), 'SIGKILL');
+  process.kill(e2e.server.languageServerPid(), 'SIGKILL');
   await page.locator('.notification-toast', { hasText: 'training killed-run stopped with the server' }).waitFor({ timeout: 90_000 });
   const status = page.locator('.statusbar-item', { hasText: /Train killed-run: stopped at step [1-5]/ });
   await status.waitFor({ timeout: 30_000 });
@@ -177,17 +146,6 @@ async function killDuringTraining(page: Page, panel: FrameLocator): Promise<void
   assert.match(await page.locator('.quick-input-list .monaco-list-row', { hasText: 'h2z-small-cyclegan-preview' }).textContent() ?? '', /checkpoint at step 6\/6/);
   await shot(page, '8-resume-list');
   await page.keyboard.press('Escape');
-}
-
-/** The language server: a node process running our dist/server.js under code-server. */
-function serverPid(): number {
-  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => {
-    const [, pgid] = l.trim().split(/\s+/);
-    return Number(pgid) === server!.pid && /domain-translator[^ ]*\/dist\/server\.js/.test(l);
-  });
-  assert.ok(line, 'the language server process is running');
-  return Number(line.trim().split(/\s+/)[0]);
 }
 
 /** Open options.json from the panel, break crop_size: the server's diagnostic appears in the Problems view. */

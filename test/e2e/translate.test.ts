@@ -3,35 +3,23 @@
 // summary; check the PNGs on disk, the untouched input folder, and the
 // comparison panel inside its webview. Screenshots go to test-output/e2e/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchChromium, type Browser } from '../webview/browser';
-import { CodeServer, explorerCommand, packagedExtension, provisionCodeServer, SHARED } from './codeServer';
+import { explorerCommand, SHARED, useCodeServer } from './codeServer';
 
-const root = path.resolve(__dirname, '../..');
-const shots = path.join(root, 'test-output/e2e');
 const MODEL = path.join(SHARED, 'fixtures/pytorch/resnet_6blocks_ngf32.pth');
 const IMAGES = path.join(SHARED, 'datasets/horse2zebra-mini/testA');
 const COUNT = 6;
-
-let server: CodeServer | undefined;
-let browser: Browser | undefined;
-let workspace: string;
 
 function hashes(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')]));
 }
 
-before(async () => {
-  const codeServer = provisionCodeServer();
-  const vsix = packagedExtension();
-  workspace = mkdtempSync(path.join(os.tmpdir(), 'dt-e2e-ws-'));
+const e2e = useCodeServer('', (workspace) => {
   mkdirSync(path.join(workspace, 'horses'));
   mkdirSync(path.join(workspace, 'models'));
   for (const f of readdirSync(IMAGES).sort().slice(0, COUNT)) copyFileSync(path.join(IMAGES, f), path.join(workspace, 'horses', f));
@@ -42,32 +30,13 @@ before(async () => {
   copyFileSync(MODEL, path.join(workspace, 'models', path.basename(MODEL)));
   // A checkpoint that is not one: the picker says what is wrong with it.
   writeFileSync(path.join(workspace, 'models', 'broken.pth'), jpeg.subarray(0, 2000));
-  server = new CodeServer(codeServer);
-  server.installExtension(vsix);
-  mkdirSync(shots, { recursive: true });
-  browser = await launchChromium({ width: 1400, height: 900 });
 });
+const shot = e2e.shot;
 
-after(async () => {
-  await browser?.close();
-  await server?.stop(process.env.E2E_KEEP === '1');
-  if (workspace && process.env.E2E_KEEP !== '1') rmSync(workspace, { recursive: true, force: true });
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
-
-test('right-click a folder → Translate to Domain B → PNGs on disk and the comparison panel', async () => {
-  const url = await server!.start();
-  const page = await browser!.context.newPage();
-  try {
-    await translateFolder(url, page);
-  } catch (e) {
-    await shot(page, 'failure');
-    throw e;
-  }
-});
+test('right-click a folder → Translate to Domain B → PNGs on disk and the comparison panel', () => e2e.withPage(translateFolder));
 
 async function translateFolder(url: string, page: Page): Promise<void> {
+  const { workspace } = e2e;
   const before = hashes(path.join(workspace, 'horses'));
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
   // Explorer context menu → our command (activates the extension).
@@ -137,6 +106,7 @@ async function translateFolder(url: string, page: Page): Promise<void> {
 
 /** A second run gets a new folder, lists the model under "Recently used", and Cancel stops it early. */
 async function cancelSecondRun(page: Page, panel: FrameLocator, firstOut: string): Promise<void> {
+  const { workspace } = e2e;
   const firstOutputs = hashes(firstOut);
   await explorerCommand(page, 'horses', 'Translate to Domain B');
   await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Recently used' }).waitFor({ timeout: 30_000 });
@@ -164,21 +134,10 @@ async function cancelSecondRun(page: Page, panel: FrameLocator, firstOut: string
 async function restartAfterCrash(page: Page): Promise<void> {
   const status = page.locator('.statusbar-item', { hasText: 'DT:' });
   const backend = /DT: (\w+)/.exec(await status.textContent() ?? '')![1];
-  const pid = serverPid();
+  const pid = e2e.server.languageServerPid();
   process.kill(pid, 'SIGKILL');
   await page.locator('.notification-toast', { hasText: 'server stopped unexpectedly and was restarted' }).waitFor({ timeout: 30_000 });
   await page.locator('.statusbar-item', { hasText: `DT: ${backend}` }).waitFor({ timeout: 60_000 });
-  assert.notEqual(serverPid(), pid);
+  assert.notEqual(e2e.server.languageServerPid(), pid);
   await shot(page, '8-restarted');
-}
-
-/** The language server: a node process running our dist/server.js under code-server. */
-function serverPid(): number {
-  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => {
-    const [, pgid] = l.trim().split(/\s+/);
-    return Number(pgid) === server!.pid && /domain-translator[^ ]*\/dist\/server\.js/.test(l);
-  });
-  assert.ok(line, 'the language server process is running');
-  return Number(line.trim().split(/\s+/)[0]);
 }
