@@ -2,7 +2,7 @@
 // Chromium, under the production CSP, with a fake acquireVsCodeApi that
 // records what the panel posts and keeps its state.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { CompareSnapshot } from '../../protocol/panels/compare';
 import { launchChromium, type Browser } from './browser';
+import { frame, openPanelPage, postSnapshot, recorded as recordedOf } from './panelPage';
 
 const root = path.resolve(__dirname, '../..');
 const bundle = path.join(root, 'dist/webview/compare.js');
@@ -21,8 +22,6 @@ const DISTINCT = 24;
 let tmp: string;
 let browser: Browser;
 let snapshot: CompareSnapshot;
-
-interface Recorded { posted: { type: string }[]; state: unknown; violations: string[] }
 
 before(async () => {
   assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build first`);
@@ -53,7 +52,6 @@ before(async () => {
     seconds: 125.04,
     imagesPerSecond: 39.98,
   };
-  writeFileSync(path.join(tmp, 'theme.css'), THEME);
   browser = await launchChromium();
 });
 
@@ -62,37 +60,10 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A page shaped like the host's HTML (same CSP, file: standing in for the webview source). */
-async function openPanel(initialState?: unknown): Promise<Page> {
-  const nonce = 'dGVzdC1ub25jZQ==';
-  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src file:; style-src file:; script-src 'nonce-${nonce}'">
-<link rel="stylesheet" href="${pathToFileURL(path.join(tmp, 'theme.css')).href}">
-<link rel="stylesheet" href="${pathToFileURL(bundle.replace(/\.js$/, '.css')).href}">
-</head><body>
-<header id="header"></header><div id="empty" hidden>No image was translated.</div><main id="grid"></main>
-<script nonce="${nonce}">
-  window.__rec = { posted: [], state: ${JSON.stringify(initialState ?? null)}, violations: [] };
-  document.addEventListener('securitypolicyviolation', (e) => window.__rec.violations.push(e.violatedDirective + ' ' + e.blockedURI));
-  window.acquireVsCodeApi = () => ({
-    postMessage: (m) => window.__rec.posted.push(m),
-    getState: () => window.__rec.state ?? undefined,
-    setState: (s) => { window.__rec.state = s; },
-  });
-</script>
-<script nonce="${nonce}" src="${pathToFileURL(bundle).href}"></script>
-</body></html>`;
-  const file = path.join(tmp, `panel-${Date.now()}-${Math.random().toString(36).slice(2)}.html`);
-  writeFileSync(file, html);
-  const page = await browser.context.newPage();
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForFunction(() => (window as unknown as { __rec: Recorded }).__rec.posted.some((m) => m.type === 'ready'));
-  return page;
-}
-
-const recorded = (page: Page) => page.evaluate(() => (window as unknown as { __rec: Recorded }).__rec);
-const post = (page: Page, s: CompareSnapshot) => page.evaluate((snap) => window.postMessage({ type: 'snapshot', snapshot: snap }, '*'), s);
-const frame = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+/** The panel as its host's HTML shows it (same CSP, file: standing in for the webview source). */
+const openPanel = (initialState?: unknown) => openPanelPage(browser, tmp, bundle, { body: '<header id="header"></header><div id="empty" hidden>No image was translated.</div><main id="grid"></main>', initialState });
+const recorded = (page: Page) => recordedOf<{ type: string }>(page);
+const post = (page: Page, s: CompareSnapshot) => postSnapshot(page, s);
 
 test('renders 5,000 pairs virtualised, enlarges, reveals, and restores its state', async () => {
   const page = await openPanel();
@@ -188,16 +159,6 @@ test('renders 5,000 pairs virtualised, enlarges, reveals, and restores its state
 });
 
 // A stand-in for the variables VS Code injects into every webview (Dark Modern).
-const THEME = `:root {
-  --vscode-font-family: system-ui, "Ubuntu", "Droid Sans", sans-serif; --vscode-font-size: 13px;
-  --vscode-editor-font-family: "Droid Sans Mono", monospace;
-  --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-errorForeground: #f85149;
-  --vscode-editor-background: #1f1f1f; --vscode-editorWidget-background: #202020; --vscode-panel-border: #2b2b2b;
-  --vscode-focusBorder: #0078d4; --vscode-list-hoverBackground: #2a2d2e;
-  --vscode-button-background: #0078d4; --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #026ec1;
-  --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc;
-  --vscode-button-secondaryHoverBackground: #3c3c3c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8;
-}`;
 
 test('a run where nothing could be read says so and lists every reason', async () => {
   const page = await openPanel();

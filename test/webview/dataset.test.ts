@@ -3,7 +3,7 @@
 // what the panel posts and answers thumbnail requests like the host would.
 // Snapshots come from real scans of generated datasets with planted problems.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +15,7 @@ import { datasetListing, datasetOverview } from '../../server/data/datasetReques
 import { thumbnail } from '../../server/data/thumbnails';
 import { makePlantedPaired, makePlantedUnaligned } from '../unit/scanFixture';
 import { launchChromium, type Browser } from './browser';
+import { frame, openPanelPage, postSnapshot, recorded as recordedOf } from './panelPage';
 
 const repo = path.resolve(__dirname, '../..');
 const bundle = path.join(repo, 'dist/webview/dataset.js');
@@ -26,8 +27,6 @@ let unaligned: DatasetSnapshot;
 let listing: DatasetSnapshot;
 let paired: DatasetSnapshot;
 let thumbs: Record<string, string>;
-
-interface Recorded { posted: { type: string; files?: string[]; reason?: string; toSplit?: string }[]; state: unknown; violations: string[] }
 
 function snapshotOf(root: string, overview: DatasetOverview): DatasetSnapshot {
   return { name: path.basename(root), root, baseUri: pathToFileURL(root).href, overview };
@@ -49,7 +48,6 @@ before(async () => {
       thumbs[image.file] = pathToFileURL(file).href;
     }
   }
-  writeFileSync(path.join(tmp, 'theme.css'), THEME);
   browser = await launchChromium();
 });
 
@@ -58,43 +56,19 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function openPanel(initialState?: unknown): Promise<Page> {
-  const nonce = 'dGVzdC1ub25jZQ==';
-  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src file:; style-src file:; script-src 'nonce-${nonce}'">
-<link rel="stylesheet" href="${pathToFileURL(path.join(tmp, 'theme.css')).href}">
-<link rel="stylesheet" href="${pathToFileURL(bundle.replace(/\.js$/, '.css')).href}">
-</head><body>
-<div id="app"></div>
-<script nonce="${nonce}">
-  const thumbs = ${JSON.stringify(thumbs)};
-  window.__rec = { posted: [], state: ${JSON.stringify(initialState ?? null)}, violations: [] };
-  document.addEventListener('securitypolicyviolation', (e) => window.__rec.violations.push(e.violatedDirective + ' ' + e.blockedURI));
+/** The panel as its host's HTML shows it; thumbnail requests are answered from the server-made thumbnails (text.jpg fails as in the server). */
+const openPanel = (initialState?: unknown) =>
+  openPanelPage(browser, tmp, bundle, {
+    body: '<div id="app"></div>',
+    initialState,
+    prelude: `const thumbs = ${JSON.stringify(thumbs)};
   const all = Object.values(thumbs);
-  const pick = (f) => thumbs[f] ?? all[[...f].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % all.length];
-  window.acquireVsCodeApi = () => ({
-    postMessage: (m) => {
-      window.__rec.posted.push(m);
-      if (m.type === 'thumbnails') setTimeout(() => window.postMessage({ type: 'thumbnails',
-        items: m.files.map((file) => file.endsWith('text.jpg') ? { file, error: 'Input buffer contains unsupported image format' } : { file, src: pick(file) }) }, '*'), 5);
-    },
-    getState: () => window.__rec.state ?? undefined,
-    setState: (s) => { window.__rec.state = s; },
+  const pick = (f) => thumbs[f] ?? all[[...f].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % all.length];`,
+    onPost: `if (m.type === 'thumbnails') setTimeout(() => window.postMessage({ type: 'thumbnails',
+        items: m.files.map((file) => file.endsWith('text.jpg') ? { file, error: 'Input buffer contains unsupported image format' } : { file, src: pick(file) }) }, '*'), 5);`,
   });
-</script>
-<script nonce="${nonce}" src="${pathToFileURL(bundle).href}"></script>
-</body></html>`;
-  const file = path.join(tmp, `panel-${Date.now()}-${Math.random().toString(36).slice(2)}.html`);
-  writeFileSync(file, html);
-  const page = await browser.context.newPage();
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForFunction(() => (window as unknown as { __rec: Recorded }).__rec.posted.some((m) => m.type === 'ready'));
-  return page;
-}
-
-const recorded = (page: Page) => page.evaluate(() => (window as unknown as { __rec: Recorded }).__rec);
-const post = (page: Page, s: DatasetSnapshot) => page.evaluate((snap) => window.postMessage({ type: 'snapshot', snapshot: snap }, '*'), s);
-const frame = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+const recorded = (page: Page) => recordedOf<{ type: string; files?: string[]; reason?: string; toSplit?: string }>(page);
+const post = (page: Page, s: DatasetSnapshot) => postSnapshot(page, s);
 const cellFiles = (page: Page, domain: string) => page.$$eval(`.column[data-domain="${domain}"] .cell`, (cells) =>
   cells.map((c) => (c as HTMLElement).dataset.file!).sort());
 
@@ -265,16 +239,3 @@ test('paired view: A | B rows, missing and mismatched highlighted, overlay and b
 });
 
 // A stand-in for the variables VS Code injects into every webview (Dark Modern).
-const THEME = `:root {
-  --vscode-font-family: system-ui, "Ubuntu", "Droid Sans", sans-serif; --vscode-font-size: 13px;
-  --vscode-editor-font-family: "Droid Sans Mono", monospace;
-  --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-errorForeground: #f85149;
-  --vscode-editor-background: #1f1f1f; --vscode-editorWidget-background: #202020; --vscode-panel-border: #2b2b2b;
-  --vscode-focusBorder: #0078d4; --vscode-list-hoverBackground: #2a2d2e; --vscode-widget-border: #313131;
-  --vscode-button-background: #0078d4; --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #026ec1;
-  --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc;
-  --vscode-button-secondaryHoverBackground: #3c3c3c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8;
-  --vscode-editorWarning-foreground: #cca700; --vscode-textLink-foreground: #4daafc;
-  --vscode-charts-red: #f14c4c; --vscode-charts-green: #89d185; --vscode-charts-blue: #3794ff; --vscode-charts-yellow: #cca700;
-  --vscode-charts-lines: #80808080; --vscode-inputValidation-errorBackground: #5a1d1d;
-}`;

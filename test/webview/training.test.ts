@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import type { TrainingPanelSnapshot } from '../../protocol/panels/training';
 import { readRunSnapshot } from '../../server/training/runFolder';
 import { launchChromium, type Browser } from './browser';
+import { openPanelPage, postSnapshot, recorded as recordedOf } from './panelPage';
 
 const root = path.resolve(__dirname, '../..');
 const bundle = path.join(root, 'dist/webview/training.js');
@@ -26,8 +27,6 @@ let tmp: string;
 let runDir: string;
 let browser: Browser;
 let snapshot: TrainingPanelSnapshot;
-
-interface Recorded { posted: { type: string; path?: string }[]; state: unknown; violations: string[] }
 
 async function cell(file: string, tint?: string): Promise<Buffer> {
   let img = sharp(file).resize(CELL, CELL, { fit: 'cover' });
@@ -72,7 +71,6 @@ before(async () => {
       iterationsPerSecond: 1 / 11.22, etaSeconds: 970 * 11.22, losses: snap.records.at(-1)!.losses, backend: 'tensorflow',
     },
   };
-  writeFileSync(path.join(tmp, 'theme.css'), THEME);
   browser = await launchChromium({ width: 1280, height: 1000 });
 });
 
@@ -81,35 +79,10 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function openPanel(initialState?: unknown): Promise<Page> {
-  const nonce = 'dGVzdC1ub25jZQ==';
-  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src file:; style-src file:; script-src 'nonce-${nonce}'">
-<link rel="stylesheet" href="${pathToFileURL(path.join(tmp, 'theme.css')).href}">
-<link rel="stylesheet" href="${pathToFileURL(bundle.replace(/\.js$/, '.css')).href}">
-</head><body>
-<div id="app"></div>
-<script nonce="${nonce}">
-  window.__rec = { posted: [], state: ${JSON.stringify(initialState ?? null)}, violations: [] };
-  document.addEventListener('securitypolicyviolation', (e) => window.__rec.violations.push(e.violatedDirective + ' ' + e.blockedURI));
-  window.acquireVsCodeApi = () => ({
-    postMessage: (m) => window.__rec.posted.push(m),
-    getState: () => window.__rec.state ?? undefined,
-    setState: (s) => { window.__rec.state = s; },
-  });
-</script>
-<script nonce="${nonce}" src="${pathToFileURL(bundle).href}"></script>
-</body></html>`;
-  const file = path.join(tmp, `panel-${Math.random().toString(36).slice(2)}.html`);
-  writeFileSync(file, html);
-  const page = await browser.context.newPage();
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForFunction(() => (window as unknown as { __rec: Recorded }).__rec.posted.some((m) => m.type === 'ready'));
-  return page;
-}
-
-const recorded = (page: Page) => page.evaluate(() => (window as unknown as { __rec: Recorded }).__rec);
-const post = (page: Page, s: TrainingPanelSnapshot) => page.evaluate((snap) => window.postMessage({ type: 'snapshot', snapshot: snap }, '*'), s);
+/** The panel as its host's HTML shows it (same CSP, file: standing in for the webview source). */
+const openPanel = (initialState?: unknown) => openPanelPage(browser, tmp, bundle, { body: '<div id="app"></div>', initialState });
+const recorded = (page: Page) => recordedOf<{ type: string; path?: string }>(page);
+const post = (page: Page, s: TrainingPanelSnapshot) => postSnapshot(page, s);
 
 test('the server reads the run folder: real log records, both strips, diversity falling to 0 at the collapsed strip', () => {
   assert.deepEqual(snapshot.records.map((r) => r.step), [5, 10, 15, 20, 25, 30]);
@@ -183,18 +156,3 @@ test('curves per loss group, collapse warning, samples over steps, options, and 
   await again.close();
   await page.close();
 });
-
-const THEME = `:root {
-  --vscode-font-family: system-ui, "Ubuntu", "Droid Sans", sans-serif; --vscode-font-size: 13px;
-  --vscode-editor-font-family: "Droid Sans Mono", monospace;
-  --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-errorForeground: #f85149;
-  --vscode-editor-background: #1f1f1f; --vscode-editorWidget-background: #202020; --vscode-panel-border: #2b2b2b;
-  --vscode-widget-border: #313131; --vscode-editorWidget-border: #454545; --vscode-editorWarning-foreground: #cca700;
-  --vscode-inputValidation-warningBackground: #352a05;
-  --vscode-focusBorder: #0078d4; --vscode-list-hoverBackground: #2a2d2e;
-  --vscode-button-background: #0078d4; --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #026ec1;
-  --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc;
-  --vscode-button-secondaryHoverBackground: #3c3c3c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8;
-  --vscode-charts-blue: #3794ff; --vscode-charts-orange: #d18616; --vscode-charts-green: #89d185;
-  --vscode-charts-purple: #b180d7; --vscode-charts-red: #f14c4c; --vscode-charts-yellow: #cca700;
-}`;
