@@ -123,13 +123,8 @@ function assertClose(d: Diff): void {
   for (const [name, u] of d.update) assert.ok(u.cos > 0.98, `${name}: our weight updates point elsewhere (cosine ${u.cos})`);
 }
 
-test('CycleGAN: three official iterations give the official losses and weights', async () => {
-  const backend = await initBackend();
-  const dir = path.join(FIX, 'cyclegan_r6_ngf16_ndf16_64');
-  const g: GeneratorSpec = { netG: 'resnet_6blocks', ngf: 16, norm: 'instance', inputNc: 3, outputNc: 3, useDropout: false };
-  const d: DiscriminatorSpec = { netD: 'basic', ndf: 16, nLayers: 3, norm: 'instance', inputNc: 3 };
-  const nets = await loadNets(dir, 'init', { G_A: g, G_B: g, D_A: d, D_B: d });
-  const trainer = new CycleGanTrainer({ gan_mode: 'lsgan', lambda_A: 10, lambda_B: 10, lambda_identity: 0.5, pool_size: 50, beta1: 0.5 }, nets, Rng.from(0));
+/** The fixture's three iterations through `trainer`, compared with the official losses and weights. */
+async function checkOfficialIterations(label: string, dir: string, nets: Map<NetName, Net>, trainer: CycleGanTrainer | Pix2PixTrainer): Promise<void> {
   const losses = [];
   for (let k = 0; k < 3; k++) {
     const a = nhwc(path.join(dir, `iter${k}_A.npy`));
@@ -138,10 +133,20 @@ test('CycleGAN: three official iterations give the official losses and weights',
     tf.dispose([a, b]);
   }
   const diff = await compare(dir, nets, losses);
-  report(`cyclegan on ${backend.name}`, diff);
+  report(label, diff);
   assertClose(diff);
   trainer.dispose();
   for (const n of nets.values()) n.dispose();
+}
+
+test('CycleGAN: three official iterations give the official losses and weights', async () => {
+  const backend = await initBackend();
+  const dir = path.join(FIX, 'cyclegan_r6_ngf16_ndf16_64');
+  const g: GeneratorSpec = { netG: 'resnet_6blocks', ngf: 16, norm: 'instance', inputNc: 3, outputNc: 3, useDropout: false };
+  const d: DiscriminatorSpec = { netD: 'basic', ndf: 16, nLayers: 3, norm: 'instance', inputNc: 3 };
+  const nets = await loadNets(dir, 'init', { G_A: g, G_B: g, D_A: d, D_B: d });
+  const trainer = new CycleGanTrainer({ gan_mode: 'lsgan', lambda_A: 10, lambda_B: 10, lambda_identity: 0.5, pool_size: 50, beta1: 0.5 }, nets, Rng.from(0));
+  await checkOfficialIterations(`cyclegan on ${backend.name}`, dir, nets, trainer);
 });
 
 test('pix2pix: three official iterations give the official losses and weights (BatchNorm running statistics included)', async () => {
@@ -151,16 +156,5 @@ test('pix2pix: three official iterations give the official losses and weights (B
   const d: DiscriminatorSpec = { netD: 'basic', ndf: 16, nLayers: 3, norm: 'batch', inputNc: 6 };
   const nets = await loadNets(dir, 'init', { G: g, D: d });
   const trainer = new Pix2PixTrainer({ gan_mode: 'vanilla', lambda_L1: 100, beta1: 0.5 }, nets, Rng.from(0));
-  const losses = [];
-  for (let k = 0; k < 3; k++) {
-    const a = nhwc(path.join(dir, `iter${k}_A.npy`));
-    const b = nhwc(path.join(dir, `iter${k}_B.npy`));
-    losses.push(trainer.step(a, b, 0.0002));
-    tf.dispose([a, b]);
-  }
-  const diff = await compare(dir, nets, losses);
-  report(`pix2pix on ${backend.name}`, diff);
-  assertClose(diff);
-  trainer.dispose();
-  for (const n of nets.values()) n.dispose();
+  await checkOfficialIterations(`pix2pix on ${backend.name}`, dir, nets, trainer);
 });

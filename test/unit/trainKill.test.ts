@@ -10,6 +10,7 @@ import { promises as fs, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { uniformRng as seeded } from '../../server/models/rng';
 import { findCheckpoint, loadCheckpoint } from '../../server/train/checkpoint';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -17,18 +18,6 @@ const H2Z = path.resolve(REPO, '../shared/datasets/horse2zebra-mini');
 const TOTAL = 40;
 const KILLS = 12;
 const TINY = ['--crop-size', '32', '--load-size', '36', '--ngf', '8', '--ndf', '8', '--print-every', '1', '--sample-every', '1000', '--save-every', '1', '--keep-every', '5'];
-
-/** mulberry32: the kill schedule is the same on every run of the test. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Child {
   proc: ChildProcess;
