@@ -72,11 +72,37 @@ function filterGradNative(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape:
   }) as tf.Tensor4D;
 }
 
-/** The ways to compute a 'valid' convolution's weight gradient; all give the same values up to float rounding. */
+/**
+ * A stride-2 weight gradient as a stride-1 one: each 2x2 block of the input
+ * becomes 4 channels (space to depth), the kernel ⌈k/2⌉ x ⌈k/2⌉ over 4·c
+ * channels, then unfolded back (k = 3 is computed as 4 with the extra row and
+ * column dropped). TF's stride-2 kernel runs at ~100 GFLOP/s; this at ~140
+ * (130x130x64 -> 64x64x128, 4x4: 10 vs 13 ms).
+ */
+function filterGradBySpaceToDepth(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4): tf.Tensor4D {
+  const [kh, kw, c, o] = filterShape;
+  const [n, h, w] = input.shape;
+  const [, oh, ow] = outGrad.shape;
+  const bh = Math.ceil(kh / 2);
+  const bw = Math.ceil(kw / 2);
+  return tf.tidy(() => {
+    // exactly the rows and columns the blocks cover: cropped, or zero rows that only meet the dropped kernel row
+    const hh = 2 * (oh - 1 + bh);
+    const ww = 2 * (ow - 1 + bw);
+    const fitted = tf.pad(tf.slice(input, [0, 0, 0, 0], [n, Math.min(h, hh), Math.min(w, ww), c]), [[0, 0], [0, Math.max(0, hh - h)], [0, Math.max(0, ww - w)], [0, 0]]);
+    const blocks = tf.reshape(tf.transpose(tf.reshape(fitted, [n, hh / 2, 2, ww / 2, 2, c]), [0, 1, 3, 2, 4, 5]), [n, hh / 2, ww / 2, 4 * c]) as tf.Tensor4D;
+    const g = filterGradByForwardOps(blocks, outGrad, bh, bw, 1);
+    const unfolded = tf.reshape(tf.transpose(tf.reshape(g, [bh, bw, 2, 2, c, o]), [0, 2, 1, 3, 4, 5]), [2 * bh, 2 * bw, c, o]);
+    return 2 * bh === kh && 2 * bw === kw ? unfolded : tf.slice(unfolded, [0, 0, 0, 0], filterShape);
+  }) as tf.Tensor4D;
+}
+
+/** The ways to compute a 'valid' convolution's weight gradient; all give the same values up to float rounding. spaceToDepth is for stride 2 only. */
 export const FILTER_GRADS = {
   native: filterGradNative,
   forwardOps: (input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number) => filterGradByForwardOps(input, outGrad, filterShape[0], filterShape[1], stride),
   patches: filterGradByPatches,
+  spaceToDepth: filterGradBySpaceToDepth,
 };
 
 /**
@@ -87,6 +113,8 @@ export const FILTER_GRADS = {
  * - small maps (≤ 64 output pixels, the U-Net's inner layers with 512-1024
  *   channels): patches·dy is 1.5-30x faster (6x6x512 → 2x2x1024: 3 ms vs 99 ms);
  * - stride 1 with ≥ 0.25 GFLOP: forward ops 10-25% faster (34x34x128, 3x3: 5.4 vs 6.8 ms);
+ * - stride 2, 4x4, ≥ 64 input channels: space to depth, 25-30% faster
+ *   (66x66x128 → 32x32x256: 10 vs 15 ms); for 3x3 kernels it was slower;
  * - otherwise (stride 2 on large maps) TF's kernel.
  */
 export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stride: number): keyof typeof FILTER_GRADS {
@@ -95,7 +123,8 @@ export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stri
   if (!hasKernel(IMAGE_PATCHES)) return 'native';
   if (n * oh * ow <= 64) return 'patches';
   const gflop = (2 * n * oh * ow * filterShape[0] * filterShape[1] * filterShape[2] * filterShape[3]) / 1e9;
-  return stride === 1 && gflop >= 0.25 ? 'forwardOps' : 'native';
+  if (stride === 1) return gflop >= 0.25 ? 'forwardOps' : 'native';
+  return stride === 2 && filterShape[0] === 4 && filterShape[1] === 4 && filterShape[2] >= 64 ? 'spaceToDepth' : 'native';
 }
 
 function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
