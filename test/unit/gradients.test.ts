@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
+import { hasOneDnnConvGrads } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -171,22 +172,60 @@ describe('conv gradient formulations', () => {
 
   test('each layer gets the formulation measured fastest for its shapes', async () => {
     await useBackend('tensorflow');
-    // U-Net innermost up-conv (2x2x1024 -> 4x4x512) and its neighbours
+    assert.equal(hasOneDnnConvGrads(), true, "this TensorFlow build has oneDNN's gradient kernels");
+    // U-Net innermost up-conv (2x2x1024 -> 4x4x512): too many weights for oneDNN
     assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'patches');
     assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'columns');
     // ResNet block at 128 px, batch 3
-    assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
-    assert.equal(chooseInputGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardConv');
-    // first conv at 256 px (the input gradient into 3 channels)
+    assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'oneDnn');
+    assert.equal(chooseInputGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'oneDnn');
+    // first 7x7 conv: the weight gradient by oneDNN, the input gradient into 3 channels by the forward conv
+    assert.equal(chooseFilterGrad([1, 256, 256, 64], [7, 7, 3, 64], 1), 'oneDnn');
     assert.equal(chooseInputGrad([1, 256, 256, 64], [7, 7, 3, 64], 1), 'forwardConv');
-    // stride-2 downsampling at 128 px
-    assert.equal(chooseFilterGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'spaceToDepth');
-    // ResNet's 3x3 stride-2 downsampling
+    // stride-2 4x4 layers (PatchGAN, U-Net)
+    assert.equal(chooseFilterGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'oneDnn');
+    assert.equal(chooseInputGrad([1, 32, 32, 512], [4, 4, 128, 512], 2), 'oneDnn');
+    assert.equal(chooseInputGrad([1, 128, 128, 64], [4, 4, 6, 64], 2), 'native');
+    // ResNet's 3x3 stride-2 downsampling keeps TF's kernels
     assert.equal(chooseFilterGrad([2, 32, 32, 128], [3, 3, 64, 128], 2), 'native');
-    assert.equal(chooseInputGrad([1, 64, 64, 128], [4, 4, 64, 128], 2), 'native');
-    // final 7x7 conv to RGB
-    assert.equal(chooseFilterGrad([1, 256, 256, 3], [7, 7, 64, 3], 1), 'forwardOps');
+    assert.equal(chooseInputGrad([2, 32, 32, 128], [3, 3, 64, 128], 2), 'native');
+    // PatchGAN's 4x4 stride-1 conv with 2M weights on a 31x31 map
+    assert.equal(chooseInputGrad([1, 31, 31, 512], [4, 4, 256, 512], 1), 'native');
+    // final 7x7 conv to RGB: oneDNN's weight gradient; its input gradient from 3 channels by the forward conv
+    assert.equal(chooseFilterGrad([1, 256, 256, 3], [7, 7, 64, 3], 1), 'oneDnn');
     assert.equal(chooseInputGrad([1, 256, 256, 3], [7, 7, 64, 3], 1), 'forwardConv');
+    // one channel in and out: oneDNN's input gradient is wrong there, so neither gradient uses it
+    assert.notEqual(chooseFilterGrad([1, 16, 16, 1], [3, 3, 1, 1], 1), 'oneDnn');
+    assert.notEqual(chooseInputGrad([1, 16, 16, 1], [3, 3, 1, 1], 1), 'oneDnn');
+  });
+
+  test("oneDNN's gradients equal TF's own on the benchmark networks' layer shapes, also where the input has rows the conv never reads", async (t) => {
+    await useBackend('tensorflow');
+    // [input, k, stride, out channels]: ResNet block, downsampling with the unread row, PatchGAN, U-Net middle, 7x7 from RGB
+    const shapes: [[number, number, number, number], number, number, number][] = [
+      [[3, 18, 18, 128], 3, 1, 128],
+      [[2, 34, 34, 64], 3, 2, 128],
+      [[1, 66, 66, 128], 4, 2, 256],
+      [[1, 35, 35, 32], 4, 2, 64],
+      [[1, 34, 34, 128], 4, 2, 512],
+      [[2, 70, 70, 3], 7, 1, 32],
+      [[1, 16, 16, 1], 1, 2, 8], // a 1x1 stride-2 kernel: without cropping to the read rows oneDNN corrupted the heap
+    ];
+    let worst = 0;
+    for (const [shape, k, stride, o] of shapes) {
+      const err = tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', o) as tf.Tensor4D;
+        const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+        return Math.max(
+          relativeError(INPUT_GRADS.oneDnn(dy, w, shape, stride).dataSync(), INPUT_GRADS.native(dy, w, shape, stride).dataSync()),
+          relativeError(FILTER_GRADS.oneDnn(x, dy, w.shape, stride).dataSync(), FILTER_GRADS.native(x, dy, w.shape, stride).dataSync()),
+        );
+      });
+      assert.ok(err < 1e-5, `${shape.join('x')} k${k} s${stride} -> ${o}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+    }
+    t.diagnostic(`oneDNN gradients vs TF's kernels: worst relative difference ${worst.toExponential(2)}`);
   });
 
   test('the wasm backend (no Conv2DBackpropFilter, no im2col) gets the forward-op formulations', async () => {
@@ -195,6 +234,8 @@ describe('conv gradient formulations', () => {
     assert.equal(hasNativeFilterGrad(), false);
     assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'forwardOps');
     assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'native');
+    assert.equal(hasOneDnnConvGrads(), false);
+    assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
   });
 });
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { IMAGE_PATCHES, hasKernel } from './nativeKernels';
+import { IMAGE_PATCHES, ONEDNN_FILTER_GRAD, ONEDNN_INPUT_GRAD, hasKernel, hasOneDnnConvGrads } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -97,13 +97,77 @@ function filterGradBySpaceToDepth(input: tf.Tensor4D, outGrad: tf.Tensor4D, filt
   }) as tf.Tensor4D;
 }
 
+/**
+ * The input rows/columns a strided 'valid' convolution reads: (out - 1)·s + k.
+ * oneDNN's gradients get exactly that many: with a stride-2 1x1 kernel and a
+ * longer input its input gradient writes out of bounds (heap corruption, seen).
+ */
+function readExtent(outSide: number, k: number, stride: number): number {
+  return (outSide - 1) * stride + k;
+}
+
+function filterGradByOneDnn(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
+  const [n, h, w, c] = input.shape;
+  const [, oh, ow] = outGrad.shape;
+  const rh = readExtent(oh, filterShape[0], stride);
+  const rw = readExtent(ow, filterShape[1], stride);
+  return tf.tidy(() => {
+    const x = rh === h && rw === w ? input : tf.slice(input, [0, 0, 0, 0], [n, rh, rw, c]);
+    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { filterShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  });
+}
+
+function inputGradByOneDnn(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number): tf.Tensor4D {
+  const [n, h, wd, c] = inputShape;
+  const [, oh, ow] = dy.shape;
+  const rh = readExtent(oh, w.shape[0], stride);
+  const rw = readExtent(ow, w.shape[1], stride);
+  return tf.tidy(() => {
+    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [n, rh, rw, c], stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    // rows and columns the convolution never read get no gradient
+    return rh === h && rw === wd ? dx : tf.pad(dx, [[0, 0], [0, h - rh], [0, wd - rw], [0, 0]]);
+  });
+}
+
 /** The ways to compute a 'valid' convolution's weight gradient; all give the same values up to float rounding. spaceToDepth is for stride 2 only. */
 export const FILTER_GRADS = {
   native: filterGradNative,
   forwardOps: (input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number) => filterGradByForwardOps(input, outGrad, filterShape[0], filterShape[1], stride),
   patches: filterGradByPatches,
   spaceToDepth: filterGradBySpaceToDepth,
+  oneDnn: filterGradByOneDnn,
 };
+
+const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
+
+/**
+ * oneDNN's weight gradient, where it was faster in every layer timed (the
+ * benchmark networks' gradients, alternating runs): 2-4x on the 7x7 conv from
+ * RGB and PatchGAN's last conv (134x134x3 -> 128x128x32: 2.1 vs 9.7 ms), 25-40%
+ * on the ResNet blocks' 3x3 convs and PatchGAN's 4x4 ones. Not for ResNet's 3x3
+ * stride-2 downsampling (equal or slower) nor for weights over 4M values (the
+ * U-Net's 512 -> 1024 layers: 1.3-2x slower, oneDNN reorders the weights).
+ * (c = o = 1 is left out: oneDNN's input gradient is wrong there.)
+ */
+function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
+  const [kh, , c, o] = filterShape;
+  return hasOneDnnConvGrads() && c * o > 1 && !(stride === 2 && kh === 3) && weights(filterShape) <= 4 * 1024 * 1024;
+}
+
+/**
+ * oneDNN's input gradient (and transposed-conv forward pass), where faster:
+ * stride 1 with fewer than 2M weights (ResNet blocks 10-40%, the 7x1 convs of
+ * conv2dFewOutputs 2-3x), 4x4 stride 2 into ≥ 64 channels with ≤ 2M weights
+ * (U-Net and PatchGAN middle layers: 32x32x512 -> 66x66x128 8.7 vs 13.9 ms).
+ * Not into few channels (the image: 1.3x slower at 256 px), not from few
+ * output channels, not for 3x3 stride 2.
+ */
+function oneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
+  const [kh, , c, o] = filterShape;
+  if (!hasOneDnnConvGrads() || c <= FEW_OUTPUT_CHANNELS) return false;
+  if (stride === 1) return o > FEW_OUTPUT_CHANNELS && weights(filterShape) < 2 * 1024 * 1024;
+  return stride === 2 && kh === 4 && c >= 64 && weights(filterShape) <= 2 * 1024 * 1024;
+}
 
 /**
  * The fastest weight gradient for these shapes on this backend, from timings of
@@ -118,6 +182,7 @@ export const FILTER_GRADS = {
  * - otherwise (stride 2 on large maps) TF's kernel.
  */
 export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stride: number): keyof typeof FILTER_GRADS {
+  if (oneDnnFilterGrad(filterShape, stride)) return 'oneDnn';
   if (!hasNativeFilterGrad() || filterShape[3] <= FEW_OUTPUT_CHANNELS) return 'forwardOps';
   const [n, oh, ow] = outGradShape;
   if (!hasKernel(IMAGE_PATCHES)) return 'native';
@@ -203,6 +268,7 @@ export const INPUT_GRADS = {
   native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
   forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D) => inputGradByForwardConv(dy, w),
   columns: inputGradByColumns,
+  oneDnn: inputGradByOneDnn,
 };
 
 /**
@@ -213,6 +279,7 @@ export const INPUT_GRADS = {
  * - otherwise TF's Conv2DBackpropInput, faster on small maps.
  */
 export function chooseInputGrad(dyShape: Shape4, filterShape: Shape4, stride: number): keyof typeof INPUT_GRADS {
+  if (oneDnnInputGrad(filterShape, stride)) return 'oneDnn';
   const [, oh, ow, o] = dyShape;
   if (hasKernel(IMAGE_PATCHES) && o >= 256 && oh * ow <= 256) return 'columns';
   if (stride !== 1 || (oh * ow < 32 * 32 && filterShape[3] > FEW_OUTPUT_CHANNELS)) return 'native';

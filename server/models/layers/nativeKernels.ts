@@ -3,8 +3,8 @@
 // back, 1 op instead of 12-16), ReluGrad (1 op instead of Step's 4-5),
 // ExtractImagePatches (im2col, for convolution gradients on small maps) and
 // the fused batch norm and its gradient (1 op each instead of ~8 element-wise
-// kernels). Registered for the 'tensorflow' backend only; callers check
-// hasKernel() and use portable ops elsewhere (wasm, cpu).
+// kernels), and oneDNN's convolution gradients. Registered for the 'tensorflow'
+// backend only; callers check hasKernel() and use portable ops elsewhere (wasm, cpu).
 import * as tf from '@tensorflow/tfjs-core';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
@@ -103,6 +103,78 @@ tf.registerKernel({
     return out.slice(0, 3);
   },
 });
+
+/** oneDNN's Conv2DBackpropInput, 'valid' padding: [dy, filter] → dx of inputShape. */
+export const ONEDNN_INPUT_GRAD = 'DT_OneDnnConvInputGrad';
+/** oneDNN's Conv2DBackpropFilter, 'valid' padding: [x, dy] → dW of filterShape. */
+export const ONEDNN_FILTER_GRAD = 'DT_OneDnnConvFilterGrad';
+
+/**
+ * TF's oneDNN convolution kernels, run by name (with the label that selects
+ * them) while TF_ENABLE_ONEDNN_OPTS stays off for everything else: oneDNN's
+ * forward conv into few channels is 100x slower than Eigen's, but several of
+ * its gradients are 2-4x faster. They take 'valid'/'same' padding only.
+ */
+function convAttrs(b: NativeBackend['binding'], stride: number) {
+  return [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride, stride, 1] },
+    { name: 'use_cudnn_on_gpu', type: b.TF_ATTR_BOOL, value: false },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
+    { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: [] },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+    { name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' },
+  ];
+}
+
+tf.registerKernel({
+  kernelName: ONEDNN_INPUT_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const { inputShape, stride } = attrs as unknown as { inputShape: number[]; stride: number };
+    const sizes = tf.tensor1d(inputShape, 'int32');
+    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride), [sizes, inputs.filter as tf.TensorInfo, inputs.dy as tf.TensorInfo]);
+    sizes.dispose();
+    return out;
+  },
+});
+
+tf.registerKernel({
+  kernelName: ONEDNN_FILTER_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const { filterShape, stride } = attrs as unknown as { filterShape: number[]; stride: number };
+    const sizes = tf.tensor1d(filterShape, 'int32');
+    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride), [inputs.x as tf.TensorInfo, sizes, inputs.dy as tf.TensorInfo]);
+    sizes.dispose();
+    return out;
+  },
+});
+
+let oneDnn: boolean | undefined;
+/** Whether this TensorFlow build has the oneDNN gradient kernels (tried once on a tiny convolution). */
+export function hasOneDnnConvGrads(): boolean {
+  if (!hasKernel(ONEDNN_INPUT_GRAD)) return false;
+  if (oneDnn === undefined) {
+    try {
+      tf.tidy(() => {
+        const x = tf.ones([1, 3, 3, 2]);
+        const dy = tf.ones([1, 2, 2, 2]);
+        const w = tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy }, { filterShape: [2, 2, 2, 2], stride: 1 } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [1, 3, 3, 2], stride: 1 } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        // every weight gradient is 4; the centre pixel gets one tap from each of the 4 outputs x 2 channels
+        if (dx.dataSync()[8] !== 32) throw new Error('unexpected oneDNN result');
+      });
+      oneDnn = true;
+    } catch {
+      oneDnn = false;
+    }
+  }
+  return oneDnn;
+}
 
 /** True when the current backend runs `name` natively. */
 export function hasKernel(name: string): boolean {
