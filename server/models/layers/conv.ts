@@ -113,7 +113,7 @@ function filterGradByOneDnn(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShap
   const rw = readExtent(ow, filterShape[1], stride);
   return tf.tidy(() => {
     const x = rh === h && rw === w ? input : tf.slice(input, [0, 0, 0, 0], [n, rh, rw, c]);
-    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { filterShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { filterShape, stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 
@@ -123,7 +123,7 @@ function inputGradByOneDnn(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, 
   const rh = readExtent(oh, w.shape[0], stride);
   const rw = readExtent(ow, w.shape[1], stride);
   return tf.tidy(() => {
-    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [n, rh, rw, c], stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [n, rh, rw, c], stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     // rows and columns the convolution never read get no gradient
     return rh === h && rw === wd ? dx : tf.pad(dx, [[0, 0], [0, h - rh], [0, wd - rw], [0, 0]]);
   });
@@ -290,6 +290,12 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   return INPUT_GRADS[chooseInputGrad(dy.shape, w.shape, stride)](dy, w, inputShape, stride);
 }
 
+/** Whether TF's 'same' padding reads the rows PyTorch's zero padding `pad` does: the same output size and top rows. */
+function sameIsPad(side: number, k: number, stride: number, pad: number): boolean {
+  const out = Math.ceil(side / stride);
+  return out === Math.floor((side + 2 * pad - k) / stride) + 1 && Math.floor(((out - 1) * stride + k - side) / 2) === pad;
+}
+
 /**
  * The gradient of every Conv2D kernel, replacing tfjs-core's (which supports
  * only 'valid'/'same' padding and needs Conv2DBackpropFilter, absent on wasm).
@@ -310,14 +316,24 @@ const CONV2D_GRAD: tf.GradConfig = {
       throw new Error(`conv2d gradient: unsupported attributes ${JSON.stringify(attrs)}`);
     }
     const d = dy as tf.Tensor4D;
+    const [n, h, wd, c] = x.shape;
+    const padded: Shape4 = [n, h + 2 * p, wd + 2 * p, c];
+    // oneDNN pads by itself where 'same' is this padding: no padded copy of x, no cropped copy of dx
+    const same = p > 0 && sameIsPad(h, w.shape[0], stride, p) && sameIsPad(wd, w.shape[1], stride, p);
     return {
       x: () => {
-        const xp = zeroPad(x, p);
-        const dxp = inputGrad(d, w, xp.shape, stride);
-        const [n, h, wd, c] = x.shape;
-        return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], [n, h, wd, c]);
+        if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') {
+          return tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy: d, filter: w }, { inputShape: x.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        }
+        const dxp = inputGrad(d, w, padded, stride);
+        return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], x.shape);
       },
-      filter: () => filterGrad(zeroPad(x, p), d, w.shape, stride),
+      filter: () => {
+        if (same && chooseFilterGrad(d.shape, w.shape, stride) === 'oneDnn') {
+          return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: d }, { filterShape: w.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        }
+        return filterGrad(zeroPad(x, p), d, w.shape, stride);
+      },
     };
   },
 };

@@ -104,23 +104,23 @@ tf.registerKernel({
   },
 });
 
-/** oneDNN's Conv2DBackpropInput, 'valid' padding: [dy, filter] → dx of inputShape. */
+/** oneDNN's Conv2DBackpropInput, 'valid' or TF's 'same' padding: [dy, filter] → dx of inputShape. */
 export const ONEDNN_INPUT_GRAD = 'DT_OneDnnConvInputGrad';
-/** oneDNN's Conv2DBackpropFilter, 'valid' padding: [x, dy] → dW of filterShape. */
+/** oneDNN's Conv2DBackpropFilter, 'valid' or TF's 'same' padding: [x, dy] → dW of filterShape. */
 export const ONEDNN_FILTER_GRAD = 'DT_OneDnnConvFilterGrad';
 
 /**
  * TF's oneDNN convolution kernels, run by name (with the label that selects
  * them) while TF_ENABLE_ONEDNN_OPTS stays off for everything else: oneDNN's
  * forward conv into few channels is 100x slower than Eigen's, but several of
- * its gradients are 2-4x faster. They take 'valid'/'same' padding only.
+ * its gradients are 2-4x faster. They take 'valid'/'same' padding only, not explicit.
  */
-function convAttrs(b: NativeBackend['binding'], stride: number) {
+function convAttrs(b: NativeBackend['binding'], stride: number, same: boolean) {
   return [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride, stride, 1] },
     { name: 'use_cudnn_on_gpu', type: b.TF_ATTR_BOOL, value: false },
-    { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: same ? 'SAME' : 'VALID' },
     { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: [] },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
@@ -133,9 +133,9 @@ tf.registerKernel({
   backendName: 'tensorflow',
   kernelFunc: ({ inputs, backend, attrs }) => {
     const nb = backend as unknown as NativeBackend;
-    const { inputShape, stride } = attrs as unknown as { inputShape: number[]; stride: number };
+    const { inputShape, stride, same } = attrs as unknown as { inputShape: number[]; stride: number; same: boolean };
     const sizes = tf.tensor1d(inputShape, 'int32');
-    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride), [sizes, inputs.filter as tf.TensorInfo, inputs.dy as tf.TensorInfo]);
+    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride, same), [sizes, inputs.filter as tf.TensorInfo, inputs.dy as tf.TensorInfo]);
     sizes.dispose();
     return out;
   },
@@ -146,9 +146,9 @@ tf.registerKernel({
   backendName: 'tensorflow',
   kernelFunc: ({ inputs, backend, attrs }) => {
     const nb = backend as unknown as NativeBackend;
-    const { filterShape, stride } = attrs as unknown as { filterShape: number[]; stride: number };
+    const { filterShape, stride, same } = attrs as unknown as { filterShape: number[]; stride: number; same: boolean };
     const sizes = tf.tensor1d(filterShape, 'int32');
-    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride), [inputs.x as tf.TensorInfo, sizes, inputs.dy as tf.TensorInfo]);
+    const out = nb.executeSingleOutput('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride, same), [inputs.x as tf.TensorInfo, sizes, inputs.dy as tf.TensorInfo]);
     sizes.dispose();
     return out;
   },
@@ -163,8 +163,8 @@ export function hasOneDnnConvGrads(): boolean {
       tf.tidy(() => {
         const x = tf.ones([1, 3, 3, 2]);
         const dy = tf.ones([1, 2, 2, 2]);
-        const w = tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy }, { filterShape: [2, 2, 2, 2], stride: 1 } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [1, 3, 3, 2], stride: 1 } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const w = tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy }, { filterShape: [2, 2, 2, 2], stride: 1, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [1, 3, 3, 2], stride: 1, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
         // every weight gradient is 4; the centre pixel gets one tap from each of the 4 outputs x 2 channels
         if (dx.dataSync()[8] !== 32) throw new Error('unexpected oneDNN result');
       });
