@@ -3,6 +3,7 @@
 // conv4 s1 to one channel; padding 1 everywhere, no sigmoid.
 import * as tf from '@tensorflow/tfjs-core';
 import { type ForwardMode, convAt, normAt } from './blocks';
+import { leakyRelu } from './layers/relu';
 import { patchganChannels, patchganConvIndex } from './layout';
 import type { Params } from './params';
 import type { DiscriminatorSpec } from './spec';
@@ -15,7 +16,7 @@ export function forward(spec: DiscriminatorSpec, params: Params, x: tf.Tensor4D,
     h = convAt(params, `model.${idx}`, h, { stride: i < spec.nLayers ? 2 : 1, pad: 1 });
     if (i === convs - 1) break;
     if (i > 0) h = normAt(params, `model.${idx + 1}`, h, spec.norm, mode);
-    h = tf.leakyRelu(h, 0.2);
+    h = leakyRelu(h, 0.2);
   }
   return h;
 }

@@ -1,13 +1,14 @@
 // PixelDiscriminator (1x1 PatchGAN) of the official code.
 import * as tf from '@tensorflow/tfjs-core';
 import { type ForwardMode, convAt, normAt } from './blocks';
+import { leakyRelu } from './layers/relu';
 import type { Params } from './params';
 import type { DiscriminatorSpec } from './spec';
 
 const ONE_BY_ONE = { stride: 1, pad: 0 };
 
 export function forward(spec: DiscriminatorSpec, params: Params, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
-  let h = tf.leakyRelu(convAt(params, 'net.0', x, ONE_BY_ONE), 0.2);
-  h = tf.leakyRelu(normAt(params, 'net.3', convAt(params, 'net.2', h, ONE_BY_ONE), spec.norm, mode), 0.2);
+  let h = leakyRelu(convAt(params, 'net.0', x, ONE_BY_ONE), 0.2);
+  h = leakyRelu(normAt(params, 'net.3', convAt(params, 'net.2', h, ONE_BY_ONE), spec.norm, mode), 0.2);
   return convAt(params, 'net.5', h, ONE_BY_ONE);
 }

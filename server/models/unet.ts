@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ForwardMode, convAt, convTransposeAt, normAt } from './blocks';
 import { dropout } from './layers/dropout';
-import { relu } from './layers/relu';
+import { leakyRelu, relu } from './layers/relu';
 import { type UnetLevel, unetLevels } from './layout';
 import type { Params } from './params';
 import type { GeneratorSpec } from './spec';
@@ -25,7 +25,7 @@ export function forward(spec: GeneratorSpec, params: Params, x: tf.Tensor4D, mod
       const inner = block(l + 1, convAt(params, `${p}0`, input, DOWN));
       return tf.tanh(convTransposeAt(params, `${p}3`, relu(inner), UP));
     }
-    const skip = tf.leakyRelu(input, 0.2);
+    const skip = leakyRelu(input, 0.2);
     if (lv.innermost) {
       const down = convAt(params, `${p}1`, skip, DOWN);
       const up = norm(`${p}4`, convTransposeAt(params, `${p}3`, relu(down), UP));

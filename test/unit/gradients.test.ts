@@ -14,6 +14,7 @@ import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
 import { reflectPad } from '../../server/models/layers/reflectPad';
+import { leakyRelu, relu } from '../../server/models/layers/relu';
 import type { BackendName } from '../../protocol/server';
 import {
   type T64,
@@ -90,6 +91,19 @@ describe('gradients against finite differences', () => {
         worst = Math.max(worst, checkGrads(`${name} reflectPad ${p}`, ([a]) => reflectPad(a as tf.Tensor4D, p), ([a]) => reflectPadRef(a, p), [x]));
       }
       t.diagnostic(`${name}: reflection pad worst relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+
+  test('ReLU and LeakyReLU (native ReluGrad / LeakyReluGrad on tfjs-node)', async (t) => {
+    const leaky = (x: T64, alpha: number): T64 => ({ shape: x.shape, data: x.data.map((v) => (v > 0 ? v : alpha * v)) });
+    for (const name of backends) {
+      await useBackend(name);
+      const x = randomT64([2, 4, 5, 3], 65);
+      const err = Math.max(
+        checkGrads(`${name} relu`, ([a]) => relu(a as tf.Tensor4D), ([a]) => leaky(a, 0), [x]),
+        checkGrads(`${name} leakyRelu`, ([a]) => leakyRelu(a as tf.Tensor4D, 0.2), ([a]) => leaky(a, 0.2), [x]),
+      );
+      t.diagnostic(`${name}: ReLU / LeakyReLU relative gradient error ${err.toExponential(2)}`);
     }
   });
 

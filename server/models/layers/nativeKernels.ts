@@ -1,6 +1,7 @@
 // Single native TensorFlow ops that tfjs-core lacks or builds from many small
 // kernels (each one a JS→native call): MirrorPadGrad (reflection padding folded
 // back, 1 op instead of 12-16), ReluGrad (1 op instead of Step's 4-5),
+// LeakyReluGrad (1 op instead of greater, multiply and select),
 // ExtractImagePatches (im2col, for convolution gradients on small maps) and
 // the fused batch norm and its gradient (1 op each instead of ~8 element-wise
 // kernels), and oneDNN's convolution gradients. Registered for the 'tensorflow'
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
+export const LEAKY_RELU_GRAD = 'DT_LeakyReluGrad';
 /** TF's FusedBatchNormV3 in training mode: [y, batch mean, unbiased batch variance, 3 reserve spaces for the gradient]. */
 export const FUSED_NORM = 'DT_FusedBatchNorm';
 /** FusedBatchNormGradV3 in training mode: [dx, dscale, doffset]. */
@@ -47,6 +49,20 @@ tf.registerKernel({
   kernelFunc: ({ inputs, backend }) => {
     const nb = backend as unknown as NativeBackend;
     return nb.executeSingleOutput('ReluGrad', [{ name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT }], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
+  },
+});
+
+tf.registerKernel({
+  kernelName: LEAKY_RELU_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const nb = backend as unknown as NativeBackend;
+    const b = nb.binding;
+    const { alpha } = attrs as unknown as { alpha: number };
+    return nb.executeSingleOutput('LeakyReluGrad', [
+      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'alpha', type: b.TF_ATTR_FLOAT, value: alpha },
+    ], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
   },
 });
 
