@@ -42,6 +42,7 @@ export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKi
     x,
     { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D },
     mode.training,
+    mode.training && mode.updateStats === true,
   );
   if (mode.training && mode.updateStats && r.runningMean && r.runningVar) {
     runningMean.assign(r.runningMean);

@@ -82,8 +82,12 @@ export interface BatchNormResult {
   runningVar?: tf.Tensor1D;
 }
 
-/** Train mode normalises with the batch statistics; eval mode with the running ones. */
-export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean): BatchNormResult {
+/**
+ * Train mode normalises with the batch statistics; eval mode with the running
+ * ones. `runningStats`: also compute the running statistics PyTorch would store
+ * (the trainer's forward; inference skips these ~6 small kernels per layer).
+ */
+export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean, runningStats = training): BatchNormResult {
   if (!training) {
     return { y: tf.batchNorm(x, p.runningMean, p.runningVar, p.bias, p.weight, NORM_EPS) };
   }
@@ -92,6 +96,10 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean)
   if (n === 1) throw new Error(`BatchNorm in train mode needs more than 1 value per channel, got input ${x.shape.join('x')}`);
   if (hasKernel(FUSED_NORM)) {
     const f = fusedNorm(x, p.weight, p.bias);
+    if (!runningStats) {
+      tf.dispose([f.mean, f.variance]);
+      return { y: f.y };
+    }
     const m = tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(f.mean, BN_MOMENTUM));
     const v = tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(f.variance, BN_MOMENTUM));
     tf.dispose([f.mean, f.variance]);
@@ -99,6 +107,7 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean)
   }
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))), p.weight), p.bias);
+  if (!runningStats) return { y: y as tf.Tensor4D };
   const m = tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM));
   const v = tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(tf.mul(variance, n / (n - 1)), BN_MOMENTUM));
   return { y: y as tf.Tensor4D, runningMean: m as tf.Tensor1D, runningVar: v as tf.Tensor1D };
