@@ -83,6 +83,15 @@ tf.registerKernel({
   },
 });
 
+/**
+ * oneDNN's fused batch norm where this build has it (the forward and the
+ * gradient always from the same implementation: their reserve spaces differ).
+ * Its gradient is 2-4x faster than Eigen's (128x128x64: 1.7 vs 5+ ms).
+ */
+function fusedNormOp(name: 'FusedBatchNormV3' | 'FusedBatchNormGradV3'): string {
+  return hasOneDnnConvGrads() ? `_MklNative${name}` : name;
+}
+
 function fusedNormAttrs(b: NativeBackend['binding'], eps: number) {
   return [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
@@ -90,6 +99,7 @@ function fusedNormAttrs(b: NativeBackend['binding'], eps: number) {
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
+    ...(hasOneDnnConvGrads() ? [{ name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' }] : []),
   ];
 }
 
@@ -101,7 +111,7 @@ tf.registerKernel({
     const { eps } = attrs as unknown as { eps: number };
     const empty = tf.tensor1d([], 'float32');
     const b = nb.binding;
-    const out = nb.executeMultipleOutputs('FusedBatchNormV3', [...fusedNormAttrs(b, eps), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }], [inputs.x, inputs.scale, inputs.offset, empty, empty] as tf.TensorInfo[], 6);
+    const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormV3'), [...fusedNormAttrs(b, eps), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }], [inputs.x, inputs.scale, inputs.offset, empty, empty] as tf.TensorInfo[], 6);
     empty.dispose();
     return out;
   },
@@ -114,7 +124,7 @@ tf.registerKernel({
     const nb = backend as unknown as NativeBackend;
     const { eps } = attrs as unknown as { eps: number };
     const { dy, x, scale, r1, r2, r3 } = inputs as Record<string, tf.TensorInfo>;
-    const out = nb.executeMultipleOutputs('FusedBatchNormGradV3', fusedNormAttrs(nb.binding, eps), [dy, x, scale, r1, r2, r3], 5);
+    const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormGradV3'), fusedNormAttrs(nb.binding, eps), [dy, x, scale, r1, r2, r3], 5);
     tf.dispose(out.slice(3));
     return out.slice(0, 3);
   },
