@@ -9,7 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
-import { hasOneDnnConvGrads } from '../../server/models/layers/nativeKernels';
+import { hasOneDnn } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -187,7 +187,7 @@ describe('conv gradient formulations', () => {
 
   test('each layer gets the formulation measured fastest for its shapes', async () => {
     await useBackend('tensorflow');
-    assert.equal(hasOneDnnConvGrads(), true, "this TensorFlow build has oneDNN's gradient kernels");
+    assert.equal(hasOneDnn(), true, "this TensorFlow build has oneDNN's gradient kernels");
     // U-Net innermost up-conv (2x2x1024 -> 4x4x512): too many weights for oneDNN
     assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'patches');
     assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'columns');
@@ -249,7 +249,7 @@ describe('conv gradient formulations', () => {
     assert.equal(hasNativeFilterGrad(), false);
     assert.equal(chooseFilterGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'forwardOps');
     assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'native');
-    assert.equal(hasOneDnnConvGrads(), false);
+    assert.equal(hasOneDnn(), false);
     assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
   });
 });

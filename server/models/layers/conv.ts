@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { IMAGE_PATCHES, ONEDNN_FILTER_GRAD, ONEDNN_INPUT_GRAD, hasKernel, hasOneDnnConvGrads } from './nativeKernels';
+import { IMAGE_PATCHES, ONEDNN_FILTER_GRAD, ONEDNN_INPUT_GRAD, hasKernel, hasOneDnn } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -113,7 +113,7 @@ function filterGradByOneDnn(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShap
   const rw = readExtent(ow, filterShape[1], stride);
   return tf.tidy(() => {
     const x = rh === h && rw === w ? input : tf.slice(input, [0, 0, 0, 0], [n, rh, rw, c]);
-    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { filterShape, stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { shape: filterShape, stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
 }
 
@@ -123,7 +123,7 @@ function inputGradByOneDnn(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, 
   const rh = readExtent(oh, w.shape[0], stride);
   const rw = readExtent(ow, w.shape[1], stride);
   return tf.tidy(() => {
-    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { inputShape: [n, rh, rw, c], stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { shape: [n, rh, rw, c], stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     // rows and columns the convolution never read get no gradient
     return rh === h && rw === wd ? dx : tf.pad(dx, [[0, 0], [0, h - rh], [0, wd - rw], [0, 0]]);
   });
@@ -151,7 +151,7 @@ const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
  */
 function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
   const [kh, , c, o] = filterShape;
-  return hasOneDnnConvGrads() && c * o > 1 && !(stride === 2 && kh === 3) && weights(filterShape) <= 4 * 1024 * 1024;
+  return hasOneDnn() && c * o > 1 && !(stride === 2 && kh === 3) && weights(filterShape) <= 4 * 1024 * 1024;
 }
 
 /**
@@ -164,7 +164,7 @@ function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
  */
 function oneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
   const [kh, , c, o] = filterShape;
-  if (!hasOneDnnConvGrads() || c <= FEW_OUTPUT_CHANNELS) return false;
+  if (!hasOneDnn() || c <= FEW_OUTPUT_CHANNELS) return false;
   if (stride === 1) return o > FEW_OUTPUT_CHANNELS && weights(filterShape) < 2 * 1024 * 1024;
   return stride === 2 && kh === 4 && c >= 64 && weights(filterShape) <= 2 * 1024 * 1024;
 }
@@ -323,14 +323,14 @@ const CONV2D_GRAD: tf.GradConfig = {
     return {
       x: () => {
         if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') {
-          return tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy: d, filter: w }, { inputShape: x.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+          return tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy: d, filter: w }, { shape: x.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         }
         const dxp = inputGrad(d, w, padded, stride);
         return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], x.shape);
       },
       filter: () => {
         if (same && chooseFilterGrad(d.shape, w.shape, stride) === 'oneDnn') {
-          return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: d }, { filterShape: w.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+          return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: d }, { shape: w.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         }
         return filterGrad(zeroPad(x, p), d, w.shape, stride);
       },
