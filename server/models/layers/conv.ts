@@ -141,13 +141,14 @@ export const FILTER_GRADS = {
 const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
 
 /**
- * oneDNN's weight gradient, where it was faster in every layer timed (the
- * benchmark networks' gradients, alternating runs): 2-4x on the 7x7 conv from
- * RGB and PatchGAN's last conv (134x134x3 -> 128x128x32: 2.1 vs 9.7 ms), 25-40%
- * on the ResNet blocks' 3x3 convs and PatchGAN's 4x4 ones. Not for ResNet's 3x3
- * stride-2 downsampling (equal or slower) nor for weights over 4M values (the
- * U-Net's 512 -> 1024 layers: 1.3-2x slower, oneDNN reorders the weights).
- * (c = o = 1 is left out: oneDNN's input gradient is wrong there.)
+ * oneDNN's weight gradient, where it was faster in nearly every layer timed
+ * (each gradient of the benchmark networks' steps, against the formulation
+ * chosen before): 2-4x on the 7x7 conv from RGB and PatchGAN's last conv
+ * (134x134x3 -> 128x128x32: 2.1 vs 9.7 ms), 25-40% on the ResNet blocks' 3x3
+ * convs and PatchGAN's 4x4 ones. Not for ResNet's 3x3 stride-2 downsampling
+ * (equal or slower) nor for weights over 4M values (the U-Net's 512 -> 1024
+ * layers: 1.3-2x slower, oneDNN reorders the weights). One channel in and out
+ * is left out as for the input gradient, which oneDNN gets wrong there.
  */
 function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
   const [kh, , c, o] = filterShape;
