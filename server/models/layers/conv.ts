@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { IMAGE_PATCHES, ONEDNN_FILTER_GRAD, ONEDNN_INPUT_GRAD, hasKernel, hasOneDnn } from './nativeKernels';
+import { IMAGE_PATCHES, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -113,7 +113,7 @@ function filterGradByOneDnn(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShap
   const rw = readExtent(ow, filterShape[1], stride);
   return tf.tidy(() => {
     const x = rh === h && rw === w ? input : tf.slice(input, [0, 0, 0, 0], [n, rh, rw, c]);
-    return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: outGrad }, { shape: filterShape, stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return oneDnnFilterGrad(x, outGrad, filterShape, stride, false);
   });
 }
 
@@ -123,7 +123,7 @@ function inputGradByOneDnn(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, 
   const rh = readExtent(oh, w.shape[0], stride);
   const rw = readExtent(ow, w.shape[1], stride);
   return tf.tidy(() => {
-    const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { shape: [n, rh, rw, c], stride, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const dx = oneDnnInputGrad(dy, w, [n, rh, rw, c], stride, false);
     // rows and columns the convolution never read get no gradient
     return rh === h && rw === wd ? dx : tf.pad(dx, [[0, 0], [0, h - rh], [0, wd - rw], [0, 0]]);
   });
@@ -150,7 +150,7 @@ const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
  * layers: 1.3-2x slower, oneDNN reorders the weights). One channel in and out
  * is left out as for the input gradient, which oneDNN gets wrong there.
  */
-function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
+function useOneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
   const [kh, , c, o] = filterShape;
   return hasOneDnn() && c * o > 1 && !(stride === 2 && kh === 3) && weights(filterShape) <= 4 * 1024 * 1024;
 }
@@ -163,7 +163,7 @@ function oneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
  * Not into few channels (the image: 1.3x slower at 256 px), not from few
  * output channels, not for 3x3 stride 2.
  */
-function oneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
+function useOneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
   const [kh, , c, o] = filterShape;
   if (!hasOneDnn() || c <= FEW_OUTPUT_CHANNELS) return false;
   if (stride === 1) return o > FEW_OUTPUT_CHANNELS && weights(filterShape) < 2 * 1024 * 1024;
@@ -183,7 +183,7 @@ function oneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
  * - otherwise (stride 2 on large maps) TF's kernel.
  */
 export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stride: number): keyof typeof FILTER_GRADS {
-  if (oneDnnFilterGrad(filterShape, stride)) return 'oneDnn';
+  if (useOneDnnFilterGrad(filterShape, stride)) return 'oneDnn';
   if (!hasNativeFilterGrad() || filterShape[3] <= FEW_OUTPUT_CHANNELS) return 'forwardOps';
   const [n, oh, ow] = outGradShape;
   if (!hasKernel(IMAGE_PATCHES)) return 'native';
@@ -280,7 +280,7 @@ export const INPUT_GRADS = {
  * - otherwise TF's Conv2DBackpropInput, faster on small maps.
  */
 export function chooseInputGrad(dyShape: Shape4, filterShape: Shape4, stride: number): keyof typeof INPUT_GRADS {
-  if (oneDnnInputGrad(filterShape, stride)) return 'oneDnn';
+  if (useOneDnnInputGrad(filterShape, stride)) return 'oneDnn';
   const [, oh, ow, o] = dyShape;
   if (hasKernel(IMAGE_PATCHES) && o >= 256 && oh * ow <= 256) return 'columns';
   if (stride !== 1 || (oh * ow < 32 * 32 && filterShape[3] > FEW_OUTPUT_CHANNELS)) return 'native';
@@ -323,16 +323,12 @@ const CONV2D_GRAD: tf.GradConfig = {
     const same = p > 0 && sameIsPad(h, w.shape[0], stride, p) && sameIsPad(wd, w.shape[1], stride, p);
     return {
       x: () => {
-        if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') {
-          return tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy: d, filter: w }, { shape: x.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-        }
+        if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') return oneDnnInputGrad(d, w, x.shape, stride, true);
         const dxp = inputGrad(d, w, padded, stride);
         return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], x.shape);
       },
       filter: () => {
-        if (same && chooseFilterGrad(d.shape, w.shape, stride) === 'oneDnn') {
-          return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy: d }, { shape: w.shape, stride, same } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-        }
+        if (same && chooseFilterGrad(d.shape, w.shape, stride) === 'oneDnn') return oneDnnFilterGrad(x, d, w.shape, stride, true);
         return filterGrad(zeroPad(x, p), d, w.shape, stride);
       },
     };

@@ -25,62 +25,47 @@ interface NativeBackend {
   executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[], count: number): tf.Tensor[];
 }
 
-tf.registerKernel({
-  kernelName: MIRROR_PAD_GRAD,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const nb = backend as unknown as NativeBackend;
-    const p = (attrs as unknown as { pad: number }).pad;
-    const paddings = tf.tensor2d([[0, 0], [p, p], [p, p], [0, 0]], [4, 2], 'int32');
-    const b = nb.binding;
-    const out = nb.executeSingleOutput('MirrorPadGrad', [
-      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-      { name: 'Tpaddings', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
-      { name: 'mode', type: b.TF_ATTR_STRING, value: 'REFLECT' },
-    ], [inputs.dy as tf.TensorInfo, paddings]);
-    paddings.dispose();
-    return out;
-  },
+type Inputs = Record<string, tf.TensorInfo>;
+
+/** A kernel of the 'tensorflow' backend that runs native TF ops through tfjs-node's backend. */
+function registerNative<A>(kernelName: string, run: (nb: NativeBackend, inputs: Inputs, attrs: A) => tf.TensorInfo | tf.TensorInfo[]): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend, attrs }) => run(backend as unknown as NativeBackend, inputs as Inputs, attrs as unknown as A),
+  });
+}
+
+registerNative<{ pad: number }>(MIRROR_PAD_GRAD, (nb, inputs, { pad: p }) => {
+  const paddings = tf.tensor2d([[0, 0], [p, p], [p, p], [0, 0]], [4, 2], 'int32');
+  const b = nb.binding;
+  const out = nb.executeSingleOutput('MirrorPadGrad', [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'Tpaddings', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+    { name: 'mode', type: b.TF_ATTR_STRING, value: 'REFLECT' },
+  ], [inputs.dy, paddings]);
+  paddings.dispose();
+  return out;
 });
 
-tf.registerKernel({
-  kernelName: RELU_GRAD,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend }) => {
-    const nb = backend as unknown as NativeBackend;
-    return nb.executeSingleOutput('ReluGrad', [{ name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT }], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
-  },
-});
+registerNative(RELU_GRAD, (nb, inputs) =>
+  nb.executeSingleOutput('ReluGrad', [{ name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT }], [inputs.dy, inputs.x]));
 
-tf.registerKernel({
-  kernelName: LEAKY_RELU_GRAD,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const nb = backend as unknown as NativeBackend;
-    const b = nb.binding;
-    const { alpha } = attrs as unknown as { alpha: number };
-    return nb.executeSingleOutput('LeakyReluGrad', [
-      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-      { name: 'alpha', type: b.TF_ATTR_FLOAT, value: alpha },
-    ], [inputs.dy as tf.TensorInfo, inputs.x as tf.TensorInfo]);
-  },
-});
+registerNative<{ alpha: number }>(LEAKY_RELU_GRAD, (nb, inputs, { alpha }) =>
+  nb.executeSingleOutput('LeakyReluGrad', [
+    { name: 'T', type: nb.binding.TF_ATTR_TYPE, value: nb.binding.TF_FLOAT },
+    { name: 'alpha', type: nb.binding.TF_ATTR_FLOAT, value: alpha },
+  ], [inputs.dy, inputs.x]));
 
-tf.registerKernel({
-  kernelName: IMAGE_PATCHES,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const nb = backend as unknown as NativeBackend;
-    const { kh, kw, stride } = attrs as unknown as { kh: number; kw: number; stride: number };
-    const b = nb.binding;
-    return nb.executeSingleOutput('ExtractImagePatches', [
-      { name: 'ksizes', type: b.TF_ATTR_INT, value: [1, kh, kw, 1] },
-      { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride, stride, 1] },
-      { name: 'rates', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
-      { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
-      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-    ], [inputs.x as tf.TensorInfo]);
-  },
+registerNative<{ kh: number; kw: number; stride: number }>(IMAGE_PATCHES, (nb, inputs, { kh, kw, stride }) => {
+  const b = nb.binding;
+  return nb.executeSingleOutput('ExtractImagePatches', [
+    { name: 'ksizes', type: b.TF_ATTR_INT, value: [1, kh, kw, 1] },
+    { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride, stride, 1] },
+    { name: 'rates', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: 'VALID' },
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+  ], [inputs.x]);
 });
 
 /**
@@ -103,37 +88,23 @@ function fusedNormAttrs(b: NativeBackend['binding'], eps: number) {
   ];
 }
 
-tf.registerKernel({
-  kernelName: FUSED_NORM,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const nb = backend as unknown as NativeBackend;
-    const { eps } = attrs as unknown as { eps: number };
-    const empty = tf.tensor1d([], 'float32');
-    const b = nb.binding;
-    const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormV3'), [...fusedNormAttrs(b, eps), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }], [inputs.x, inputs.scale, inputs.offset, empty, empty] as tf.TensorInfo[], 6);
-    empty.dispose();
-    return out;
-  },
+registerNative<{ eps: number }>(FUSED_NORM, (nb, inputs, { eps }) => {
+  const empty = tf.tensor1d([], 'float32');
+  const b = nb.binding;
+  const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormV3'), [...fusedNormAttrs(b, eps), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: 1 }], [inputs.x, inputs.scale, inputs.offset, empty, empty], 6);
+  empty.dispose();
+  return out;
 });
 
-tf.registerKernel({
-  kernelName: FUSED_NORM_GRAD,
-  backendName: 'tensorflow',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const nb = backend as unknown as NativeBackend;
-    const { eps } = attrs as unknown as { eps: number };
-    const { dy, x, scale, r1, r2, r3 } = inputs as Record<string, tf.TensorInfo>;
-    const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormGradV3'), fusedNormAttrs(nb.binding, eps), [dy, x, scale, r1, r2, r3], 5);
-    tf.dispose(out.slice(3));
-    return out.slice(0, 3);
-  },
+registerNative<{ eps: number }>(FUSED_NORM_GRAD, (nb, inputs, { eps }) => {
+  const { dy, x, scale, r1, r2, r3 } = inputs;
+  const out = nb.executeMultipleOutputs(fusedNormOp('FusedBatchNormGradV3'), fusedNormAttrs(nb.binding, eps), [dy, x, scale, r1, r2, r3], 5);
+  tf.dispose(out.slice(3));
+  return out.slice(0, 3);
 });
 
-/** oneDNN's Conv2DBackpropInput, 'valid' or TF's 'same' padding: [dy, filter] → dx of `shape`. */
-export const ONEDNN_INPUT_GRAD = 'DT_OneDnnConvInputGrad';
-/** oneDNN's Conv2DBackpropFilter, 'valid' or TF's 'same' padding: [x, dy] → dW of `shape`. */
-export const ONEDNN_FILTER_GRAD = 'DT_OneDnnConvFilterGrad';
+const ONEDNN_INPUT_GRAD = 'DT_OneDnnConvInputGrad';
+const ONEDNN_FILTER_GRAD = 'DT_OneDnnConvFilterGrad';
 
 /**
  * TF's oneDNN convolution kernels, run by name (with the label that selects
@@ -154,24 +125,39 @@ function convAttrs(b: NativeBackend['binding'], stride: number, same: boolean) {
   ];
 }
 
-/** A oneDNN gradient kernel: `sizes` (the shape of its result) goes where the TF op takes it. */
-function registerOneDnnGrad(kernelName: string, op: string, args: (inputs: Record<string, tf.TensorInfo>, sizes: tf.Tensor) => tf.TensorInfo[]): void {
-  tf.registerKernel({
-    kernelName,
-    backendName: 'tensorflow',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const nb = backend as unknown as NativeBackend;
-      const { shape, stride, same } = attrs as unknown as { shape: number[]; stride: number; same: boolean };
-      const sizes = tf.tensor1d(shape, 'int32');
-      const out = nb.executeSingleOutput(op, convAttrs(nb.binding, stride, same), args(inputs as Record<string, tf.TensorInfo>, sizes));
-      sizes.dispose();
-      return out;
-    },
-  });
+interface OneDnnGradAttrs {
+  /** The result's shape. */
+  shape: number[];
+  stride: number;
+  /** TF's 'same' padding, else 'valid'. */
+  same: boolean;
 }
 
-registerOneDnnGrad(ONEDNN_INPUT_GRAD, '_MklNativeConv2DBackpropInput', ({ dy, filter }, sizes) => [sizes, filter, dy]);
-registerOneDnnGrad(ONEDNN_FILTER_GRAD, '_MklNativeConv2DBackpropFilter', ({ x, dy }, sizes) => [x, sizes, dy]);
+registerNative<OneDnnGradAttrs>(ONEDNN_INPUT_GRAD, (nb, { dy, filter }, { shape, stride, same }) => {
+  const sizes = tf.tensor1d(shape, 'int32');
+  const out = nb.executeSingleOutput('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride, same), [sizes, filter, dy]);
+  sizes.dispose();
+  return out;
+});
+
+registerNative<OneDnnGradAttrs>(ONEDNN_FILTER_GRAD, (nb, { x, dy }, { shape, stride, same }) => {
+  const sizes = tf.tensor1d(shape, 'int32');
+  const out = nb.executeSingleOutput('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride, same), [x, sizes, dy]);
+  sizes.dispose();
+  return out;
+});
+
+/** oneDNN's Conv2DBackpropInput: dx of `inputShape` for dy and the filter. Callers check hasOneDnn(). */
+export function oneDnnInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], stride: number, same: boolean): tf.Tensor4D {
+  const attrs: OneDnnGradAttrs = { shape: inputShape, stride, same };
+  return tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** oneDNN's Conv2DBackpropFilter: dW of `filterShape` for the input x and dy. Callers check hasOneDnn(). */
+export function oneDnnFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], stride: number, same: boolean): tf.Tensor4D {
+  const attrs: OneDnnGradAttrs = { shape: filterShape, stride, same };
+  return tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
 
 let oneDnn: boolean | undefined;
 /** Whether this TensorFlow build has oneDNN's kernels (its convolution gradients tried once on a tiny convolution). */
@@ -180,10 +166,10 @@ export function hasOneDnn(): boolean {
   if (oneDnn === undefined) {
     try {
       tf.tidy(() => {
-        const x = tf.ones([1, 3, 3, 2]);
-        const dy = tf.ones([1, 2, 2, 2]);
-        const w = tf.engine().runKernel(ONEDNN_FILTER_GRAD, { x, dy }, { shape: [2, 2, 2, 2], stride: 1, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        const dx = tf.engine().runKernel(ONEDNN_INPUT_GRAD, { dy, filter: w }, { shape: [1, 3, 3, 2], stride: 1, same: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const x = tf.ones([1, 3, 3, 2]) as tf.Tensor4D;
+        const dy = tf.ones([1, 2, 2, 2]) as tf.Tensor4D;
+        const w = oneDnnFilterGrad(x, dy, [2, 2, 2, 2], 1, false);
+        const dx = oneDnnInputGrad(dy, w, [1, 3, 3, 2], 1, false);
         // every weight gradient is 4; the centre pixel gets one tap from each of the 4 outputs x 2 channels
         if (dx.dataSync()[8] !== 32) throw new Error('unexpected oneDNN result');
       });
