@@ -165,21 +165,29 @@ export function roundToMultiple(side: number, base: number): number {
 // ToTensor then Normalize(0.5, 0.5): (x / 255 - 0.5) / 0.5, each step in float32.
 const NORMALIZED = Float32Array.from({ length: 256 }, (_, x) => Math.fround(Math.fround(Math.fround(x / 255) - 0.5) / 0.5));
 
-/** Pixels to a [1, H, W, C] float32 tensor in [-1, 1], as the official transforms make it. */
-export function pixelsToTensor(img: Pixels): tf.Tensor4D {
-  const values = new Float32Array(img.data.length);
-  for (let i = 0; i < values.length; i++) values[i] = NORMALIZED[img.data[i]];
-  return tf.tensor4d(values, [1, img.height, img.width, img.channels]);
+/** Images of one size to an [N, H, W, C] float32 tensor in [-1, 1], as the official transforms make each. */
+export function pixelsToTensor(...imgs: Pixels[]): tf.Tensor4D {
+  const [first] = imgs;
+  if (!first) throw new Error('pixelsToTensor needs at least one image');
+  const size = first.data.length;
+  const values = new Float32Array(size * imgs.length);
+  imgs.forEach((img, k) => {
+    if (img.width !== first.width || img.height !== first.height || img.channels !== first.channels) {
+      throw new Error(`one batch needs images of one size: ${img.width}x${img.height}x${img.channels} and ${first.width}x${first.height}x${first.channels}`);
+    }
+    for (let i = 0, o = k * size; i < size; i++, o++) values[o] = NORMALIZED[img.data[i]];
+  });
+  return tf.tensor4d(values, [imgs.length, first.height, first.width, first.channels]);
 }
 
 /**
- * The official tensor2im on a [1, H, W, C] output: one channel is tiled to
- * three, then `(x + 1) / 2 * 255` in float32 and numpy's `astype(uint8)`,
- * which truncates; the clamp only guards against values outside [-1, 1].
- * Disposes nothing it was given.
+ * The official tensor2im on each image of an [N, H, W, C] output: one channel
+ * is tiled to three, then `(x + 1) / 2 * 255` in float32 and numpy's
+ * `astype(uint8)`, which truncates; the clamp only guards against values
+ * outside [-1, 1]. Disposes nothing it was given.
  */
-export async function tensorToPixels(output: tf.Tensor4D): Promise<Pixels> {
-  const [, height, width, c] = output.shape;
+export async function tensorToPixels(output: tf.Tensor4D): Promise<Pixels[]> {
+  const [n, height, width, c] = output.shape;
   if (c !== 1 && c !== 3) throw new Error(`the model produced ${c} channels; only 1 or 3 can be saved as an image`);
   const pixels = tf.tidy(() => {
     const rgb = c === 1 ? tf.tile(output, [1, 1, 1, 3]) : output;
@@ -188,7 +196,8 @@ export async function tensorToPixels(output: tf.Tensor4D): Promise<Pixels> {
   });
   try {
     const values = await pixels.data();
-    return { data: Uint8Array.from(values), width, height, channels: 3 };
+    const size = height * width * 3;
+    return Array.from({ length: n }, (_, k) => ({ data: Uint8Array.from(values.subarray(k * size, (k + 1) * size)), width, height, channels: 3 as const }));
   } finally {
     pixels.dispose();
   }

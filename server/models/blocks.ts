@@ -14,6 +14,11 @@ export interface ForwardMode {
   updateStats?: boolean;
   /** Train mode only: seeds the dropout masks (layer i uses seed + i), so a forward can be repeated with the same masks. */
   dropoutSeed?: number;
+  /**
+   * Train mode only: BatchNorm takes each sample's own statistics, so a batch of
+   * N images gives what N batches of 1 give (translation batches images this way).
+   */
+  perSample?: boolean;
 }
 
 function param(params: Params, key: string): tf.Variable {
@@ -38,12 +43,12 @@ export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKi
   if (norm === 'instance') return instanceNorm(x);
   const runningMean = param(params, `${key}.running_mean`);
   const runningVar = param(params, `${key}.running_var`);
-  const r = batchNorm(
-    x,
-    { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D },
-    mode.training,
-    mode.training && mode.updateStats === true,
-  );
+  const p = { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D };
+  if (mode.training && mode.perSample && x.shape[0] > 1) {
+    if (mode.updateStats) throw new Error('per-sample BatchNorm statistics are for inference; they update no running statistics');
+    return tf.concat(tf.split(x, x.shape[0]).map((xi) => batchNorm(xi as tf.Tensor4D, p, true, false).y), 0);
+  }
+  const r = batchNorm(x, p, mode.training, mode.training && mode.updateStats === true);
   if (mode.training && mode.updateStats && r.runningMean && r.runningVar) {
     runningMean.assign(r.runningMean);
     runningVar.assign(r.runningVar);

@@ -109,8 +109,8 @@ describe('official preprocessing', () => {
     const before = tf.memory().numTensors;
     const rgb = tf.tensor4d([-1, 1, 0, 0.999, -0.999, 0.5], [1, 1, 2, 3]);
     const gray = tf.tensor4d([-1, 0.2], [1, 1, 2, 1]);
-    const a = await tensorToPixels(rgb);
-    const b = await tensorToPixels(gray);
+    const [a] = await tensorToPixels(rgb);
+    const [b] = await tensorToPixels(gray);
     rgb.dispose();
     gray.dispose();
     const f = Math.fround;
@@ -119,6 +119,20 @@ describe('official preprocessing', () => {
     assert.deepEqual([...a.data].slice(0, 3), [0, 255, 127]);
     assert.deepEqual([...b.data], [0, 0, 0, 153, 153, 153]);
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('a batch goes in and comes out image by image, in order; mixed sizes are refused', async () => {
+    const img = (v: number) => ({ data: Uint8Array.from([v, v, v, 255 - v, 255 - v, 255 - v]), width: 2, height: 1, channels: 3 as const });
+    const t = pixelsToTensor(img(0), img(255), img(128));
+    try {
+      assert.deepEqual(t.shape, [3, 1, 2, 3]);
+      const out = await tensorToPixels(t);
+      assert.deepEqual(out.map((p) => [...p.data]), [[0, 0, 0, 255, 255, 255], [255, 255, 255, 0, 0, 0], [128, 128, 128, 127, 127, 127]]);
+      assert.ok(out.every((p) => p.width === 2 && p.height === 1));
+    } finally {
+      t.dispose();
+    }
+    assert.throws(() => pixelsToTensor(img(0), { ...img(0), width: 1, data: Uint8Array.from([0, 0, 0]) }), /one batch needs images of one size: 1x1x3 and 2x1x3/);
   });
 
   test('grayscale uses PIL convert("L") weights', () => {

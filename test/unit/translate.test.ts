@@ -9,6 +9,7 @@ import type { ModelSummary, TranslateParams } from '../../protocol/server';
 import { initBackend } from '../../server/backend';
 import { decodeRgb, pixelsToTensor } from '../../server/data/imageIO';
 import { loadGenerator } from '../../server/models/loadModel';
+import { Generator } from '../../server/models/network';
 import { runTranslation, type TranslateHooks } from '../../server/translate/pipeline';
 import { translate } from '../../server/translate/translate';
 import { buildCorpus, hashTree } from './support/badImageCorpus';
@@ -232,5 +233,79 @@ describe('pipeline value path', () => {
     }
     await assert.rejects(runTranslation({ apply: (x) => x.clone() }, { ...model, inputNc: 2 }, { inputs: [dir], direction: 'AtoB', eval: true, keepSize: false }, quiet),
       /takes 2 input channels; images give 3 \(RGB\) or 1 \(grayscale\)/);
+  });
+});
+
+describe('batches', () => {
+  const unetSpec = { netG: 'unet_128', ngf: 8, norm: 'batch', inputNc: 3, outputNc: 3, useDropout: false } as const;
+  const unetModel: ModelSummary = { path: 'unet', format: 'tfjs', architecture: 'unet_128', role: 'generator', ngf: 8, norm: 'batch', inputNc: 3, outputNc: 3, parameters: 0, sizeMultiple: 128 };
+  /** a0-a2 and c0-c1 at 128x128, b between them at 256x256. */
+  async function mixedFolder(name: string): Promise<string> {
+    const dir = path.join(root, name);
+    await fs.mkdir(dir);
+    const sizes: [string, number][] = [['a0', 128], ['a1', 128], ['a2', 128], ['b', 256], ['c0', 128], ['c1', 128]];
+    for (const [i, [n, side]] of sizes.entries()) {
+      await sharp(path.join(horses, horseNames[i % horseNames.length])).resize(side, side, { fit: 'fill' }).png().toFile(path.join(dir, `${n}.png`));
+    }
+    return dir;
+  }
+
+  test('images of one size share a generator call; with train-mode BatchNorm each output is its image translated alone', async () => {
+    const dir = await mixedFolder('batched');
+    const g = Generator.init(unetSpec, 3);
+    const shapes: number[][] = [];
+    const before = tf.memory().numTensors;
+    const r = await runTranslation({ apply: (x, mode) => (shapes.push(x.shape), g.apply(x, mode)) }, unetModel, { inputs: [dir], direction: 'AtoB', eval: false, keepSize: false }, quiet);
+    assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    assert.deepEqual(shapes, [[3, 128, 128, 3], [1, 256, 256, 3], [2, 128, 128, 3]]);
+    assert.deepEqual(r.translated.map((t) => path.basename(t.output)), ['a0.png', 'a1.png', 'a2.png', 'b.png', 'c0.png', 'c1.png']);
+
+    const alone = async (file: string) => {
+      const x = pixelsToTensor(await decodeRgb(file));
+      const y = g.apply(x, { training: true });
+      const values = Array.from(await y.data(), tensor2im);
+      tf.dispose([x, y]);
+      return values;
+    };
+    // Batching changes the order of some float sums (up to ~1e-6), which can move a value across a truncation step.
+    let mismatches = 0;
+    let total = 0;
+    for (const t of r.translated) {
+      const expected = await alone(t.input);
+      const got = (await pngPixels(t.output)).data;
+      for (let i = 0; i < expected.length; i++) {
+        assert.ok(Math.abs(got[i] - expected[i]) <= 1, `${t.output} value ${i}: ${got[i]} vs ${expected[i]}`);
+        if (got[i] !== expected[i]) mismatches++;
+      }
+      total += expected.length;
+    }
+    assert.ok(mismatches <= total / 1000, `${mismatches} of ${total} values differ`);
+
+    // Shared batch statistics would give other images: the per-image statistics are what keeps them equal.
+    const batch = pixelsToTensor(...(await Promise.all(['a0', 'a1', 'a2'].map((n) => decodeRgb(path.join(dir, `${n}.png`))))));
+    const pooled = g.apply(batch, { training: true });
+    const first = Array.from((await pooled.data()).subarray(0, 128 * 128 * 3), tensor2im);
+    tf.dispose([batch, pooled]);
+    const a0 = await alone(path.join(dir, 'a0.png'));
+    const differing = first.filter((v, i) => Math.abs(v - a0[i]) > 1).length;
+    assert.ok(differing > first.length / 10, `pooled statistics changed only ${differing} values`);
+    g.dispose();
+  });
+
+  test('a batch the generator cannot take is retried image by image; only the image at fault is skipped', async () => {
+    const dir = await mixedFolder('retried');
+    const shapes: number[][] = [];
+    const model: ModelSummary = { ...unetModel, architecture: 'negate', sizeMultiple: 4 };
+    const r = await runTranslation({
+      apply: (x) => {
+        shapes.push(x.shape);
+        if (x.shape[0] > 1) throw new Error('out of memory (simulated)');
+        if (x.shape[1] === 256) throw new Error('256 px is refused (simulated)');
+        return tf.neg(x);
+      },
+    }, model, { inputs: [dir], direction: 'AtoB', eval: true, keepSize: false }, quiet);
+    assert.deepEqual(shapes, [[2, 128, 128, 3], [1, 128, 128, 3], [1, 128, 128, 3], [1, 128, 128, 3], [1, 256, 256, 3], [2, 128, 128, 3], [1, 128, 128, 3], [1, 128, 128, 3]]);
+    assert.deepEqual(r.translated.map((t) => path.basename(t.output)), ['a0.png', 'a1.png', 'a2.png', 'c0.png', 'c1.png']);
+    assert.deepEqual(r.unreadable.map((u) => [path.basename(u.input), u.reason]), [['b.png', 'could not be translated at 256x256: 256 px is refused (simulated)']]);
   });
 });
