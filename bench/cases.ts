@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { IPCMessageReader, IPCMessageWriter, createProtocolConnection, InitializeRequest } from 'vscode-languageserver-protocol/node';
-import { StatusRequest } from '../protocol/server';
+import { type BackendInfo, StatusRequest } from '../protocol/server';
 import { initBackend } from '../server/backend';
 import { writePth } from '../server/io/pth';
 import { loadGenerator } from '../server/models/loadModel';
@@ -32,6 +32,11 @@ export interface CaseResult {
   samples: number[];
   backend?: string;
   note?: string;
+}
+
+/** The backend, and on tfjs-node whether our native kernels ran. */
+function label(b: BackendInfo): string {
+  return b.nativeKernels ? `${b.name} (native kernels: ${b.nativeKernels})` : b.name;
 }
 
 export function median(xs: number[]): number {
@@ -93,7 +98,7 @@ async function trainCase(c: TrainCase): Promise<CaseResult> {
     }
   }
   // CPU seconds (all threads) tell variants apart on a loaded machine, where wall time does not
-  return { seconds_per_iteration: median(samples), cpu_seconds_per_iteration: median(cpu), samples, backend: backend.name };
+  return { seconds_per_iteration: median(samples), cpu_seconds_per_iteration: median(cpu), samples, backend: label(backend) };
 }
 
 /** 256x256 JPEGs of smooth random colour fields, like the scan bench's. */
@@ -132,7 +137,7 @@ async function inferCase(c: InferCase): Promise<CaseResult> {
     const samples: number[] = [];
     for (let k = 1; k <= c.runs; k++) samples.push(await run(input, k));
     generator.dispose();
-    return { images_per_second: median(samples), samples, backend: backend.name };
+    return { images_per_second: median(samples), samples, backend: label(backend) };
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }
@@ -150,7 +155,7 @@ async function matmulCase(): Promise<CaseResult> {
     tf.tidy(() => tf.sum(tf.matMul(a, b)).dataSync());
     if (i >= 2) samples.push((2 * n ** 3) / ((performance.now() - t) / 1000) / 1e9);
   }
-  return { gflop_per_second: median(samples), samples, backend: backend.name, note: `${n}x${n} float32 matMul` };
+  return { gflop_per_second: median(samples), samples, backend: label(backend), note: `${n}x${n} float32 matMul` };
 }
 
 /** dist/server.js over IPC as the LanguageClient starts it; time from spawn to the first StatusRequest answer. */

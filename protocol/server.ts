@@ -11,6 +11,8 @@ export interface BackendInfo {
   skipped: string[];
   tfjsVersion: string;
   threads?: number;
+  /** tensorflow only: our native kernels (native/dt_kernels.cc), "loaded", or why not. */
+  nativeKernels?: string;
 }
 
 export interface ServerStatus {

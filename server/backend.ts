@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
+import { dtKernelsStatus } from './models/layers/nativeKernels';
 import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -64,6 +65,10 @@ async function start(wanted: BackendName | undefined): Promise<BackendInfo> {
     try {
       await tryBackend(name);
       current = { name, skipped, tfjsVersion: tf.version_core };
+      if (name === 'tensorflow') {
+        const k = dtKernelsStatus();
+        current.nativeKernels = k.loaded ? 'loaded' : k.why;
+      }
       return current;
     } catch (err) {
       skipped.push(`${name}: ${message(err)}`);

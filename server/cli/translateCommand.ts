@@ -104,7 +104,7 @@ export const translateCommand: Command = {
       throw new Error(`${model.path}: is a ${model.architecture} discriminator, not a generator: pick a generator checkpoint such as latest_net_G_A.pth`);
     }
     const backend = await initBackend(backendName);
-    process.stderr.write(`backend: ${backend.name} (tfjs ${backend.tfjsVersion})` +
+    process.stderr.write(`backend: ${backend.name} (tfjs ${backend.tfjsVersion}${backend.nativeKernels ? `; native kernels: ${backend.nativeKernels}` : ''})` +
       (backend.skipped.length ? `; not used: ${backend.skipped.join('; ')}` : '') + '\n');
 
     // Ctrl-C finishes the current image, keeps what was written, and stops.

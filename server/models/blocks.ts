@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { type ConvTransposeOptions, type ConvOptions, conv2d, convTranspose2d } from './layers/conv';
-import { batchNorm, instanceNorm } from './layers/norm';
+import { batchNorm, instanceNormAct } from './layers/norm';
+import { activate } from './layers/relu';
 import type { Params } from './params';
 import type { NormKind } from './spec';
 
@@ -32,15 +33,37 @@ export function convAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvOp
   return conv2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts, params.get(`${key}.bias`) as tf.Tensor1D | undefined);
 }
 
+/**
+ * convAt then normAt. Before instance norm the convolution's bias goes into
+ * the norm op (one addition and one bias-gradient sum fewer where it runs natively).
+ */
+export function convNormAt(params: Params, convKey: string, x: tf.Tensor4D, opts: ConvOptions, normKey: string, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
+  if (norm !== 'instance') return normAt(params, normKey, convAt(params, convKey, x, opts), norm, mode, slope);
+  return instanceNormAct(conv2d(x, param(params, `${convKey}.weight`) as tf.Tensor4D, opts), slope, params.get(`${convKey}.bias`) as tf.Tensor1D | undefined);
+}
+
+/** convTransposeAt then normAt, the bias passed on as in convNormAt. */
+export function convTransposeNormAt(params: Params, convKey: string, x: tf.Tensor4D, opts: ConvTransposeOptions, normKey: string, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
+  if (norm !== 'instance') return normAt(params, normKey, convTransposeAt(params, convKey, x, opts), norm, mode, slope);
+  return instanceNormAct(convTranspose2d(x, param(params, `${convKey}.weight`) as tf.Tensor4D, opts), slope, params.get(`${convKey}.bias`) as tf.Tensor1D | undefined);
+}
+
 /** nn.ConvTranspose2d at `key`. */
 export function convTransposeAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvTransposeOptions): tf.Tensor4D {
   return convTranspose2d(x, param(params, `${key}.weight`) as tf.Tensor4D, opts, params.get(`${key}.bias`) as tf.Tensor1D | undefined);
 }
 
-/** The norm layer at `key`: InstanceNorm2d, BatchNorm2d (keys under `key`) or Identity. */
-export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKind, mode: ForwardMode): tf.Tensor4D {
-  if (norm === 'none') return x;
-  if (norm === 'instance') return instanceNorm(x);
+/**
+ * The norm layer at `key` (InstanceNorm2d, BatchNorm2d with keys under `key`,
+ * or Identity), then the activation z > 0 ? z : slope·z (1: none, 0: ReLU,
+ * 0.2: LeakyReLU), fused with instance norm where the native kernels run.
+ */
+export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
+  if (norm === 'instance') return instanceNormAct(x, slope);
+  return activate(norm === 'none' ? x : batchNormAt(params, key, x, mode), slope);
+}
+
+function batchNormAt(params: Params, key: string, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
   const runningMean = param(params, `${key}.running_mean`);
   const runningVar = param(params, `${key}.running_var`);
   const p = { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D };

@@ -2,7 +2,7 @@
 // n_layers-1 conv4 s2 + norm + LeakyReLU, one conv4 s1 + norm + LeakyReLU, and a
 // conv4 s1 to one channel; padding 1 everywhere, no sigmoid.
 import * as tf from '@tensorflow/tfjs-core';
-import { type ForwardMode, convAt, normAt } from './blocks';
+import { type ForwardMode, convAt, convNormAt } from './blocks';
 import { leakyRelu } from './layers/relu';
 import { patchganChannels, patchganConvIndex } from './layout';
 import type { Params } from './params';
@@ -13,10 +13,10 @@ export function forward(spec: DiscriminatorSpec, params: Params, x: tf.Tensor4D,
   let h = x;
   for (let i = 0; i < convs; i++) {
     const idx = patchganConvIndex(i);
-    h = convAt(params, `model.${idx}`, h, { stride: i < spec.nLayers ? 2 : 1, pad: 1 });
-    if (i === convs - 1) break;
-    if (i > 0) h = normAt(params, `model.${idx + 1}`, h, spec.norm, mode);
-    h = leakyRelu(h, 0.2);
+    const opts = { stride: i < spec.nLayers ? 2 : 1, pad: 1 };
+    if (i === convs - 1) h = convAt(params, `model.${idx}`, h, opts);
+    else if (i === 0) h = leakyRelu(convAt(params, `model.${idx}`, h, opts), 0.2);
+    else h = convNormAt(params, `model.${idx}`, h, opts, `model.${idx + 1}`, spec.norm, mode, 0.2);
   }
   return h;
 }

@@ -9,12 +9,12 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
-import { hasOneDnn } from '../../server/models/layers/nativeKernels';
-import { batchNorm, instanceNorm } from '../../server/models/layers/norm';
+import { dtKernelsStatus, hasDtKernels, hasOneDnn } from '../../server/models/layers/nativeKernels';
+import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
 import { reflectPad } from '../../server/models/layers/reflectPad';
-import { leakyRelu, relu } from '../../server/models/layers/relu';
+import { activate, leakyRelu, relu } from '../../server/models/layers/relu';
 import type { BackendName } from '../../protocol/server';
 import {
   type T64,
@@ -116,6 +116,22 @@ describe('gradients against finite differences', () => {
     }
   });
 
+  test('instance norm of x + bias with its activation (one native op each way on tfjs-node)', async (t) => {
+    const act = (v: T64, slope: number): T64 => ({ shape: v.shape, data: v.data.map((z) => (z > 0 ? z : slope * z)) });
+    const plusBias = (x: T64, b: T64): T64 => ({ shape: x.shape, data: x.data.map((v, i) => v + b.data[i % b.data.length]) });
+    for (const name of backends) {
+      await useBackend(name);
+      let worst = 0;
+      for (const slope of [1, 0, 0.2]) {
+        // the bias gradient is 0 up to rounding (the norm removes the bias): the threaded test checks it is the sum of dx
+        const b = randomT64([3], 62);
+        worst = Math.max(worst, checkGrads(`${name} instanceNormAct ${slope}`, ([x]) => instanceNormAct(x as tf.Tensor4D, slope, toTensor(b) as tf.Tensor1D),
+          ([x]) => act(instanceNormRef(plusBias(x, b)), slope), [randomT64([2, 4, 5, 3], 61)]));
+      }
+      t.diagnostic(`${name}: instance norm + bias + activation relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+
   test('batch norm in train mode: input, weight and bias', async (t) => {
     for (const name of backends) {
       await useBackend(name);
@@ -125,6 +141,51 @@ describe('gradients against finite differences', () => {
       const err = checkGrads(`${name} batchNorm`, op, ([x, w, b]) => batchNormTrainRef(x, w, b), inputs);
       t.diagnostic(`${name}: batch norm relative gradient error ${err.toExponential(2)}`);
     }
+  });
+});
+
+describe('native kernels (native/dt_kernels.cc)', () => {
+  test('are built and loaded wherever tfjs-node runs', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    assert.ok(hasDtKernels(), dtKernelsStatus().why);
+  });
+
+  test('split across threads, they equal the portable ops: instance norm (+ bias, activation) and reflection padding, values and gradients', async (t) => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0]);
+    let worst = 0;
+    // 2 x 64 x 64 x 32: several parts per sample; 1 x 3 x 5 x 7: one part
+    for (const [shape, slope] of [[[2, 64, 64, 32], 0], [[2, 64, 64, 32], 0.2], [[1, 3, 5, 7], 1]] as [number[], number][]) {
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 1), 3), 1.5) as tf.Tensor4D;
+        const b = tf.randomNormal([shape[3]], 0, 1, 'float32', 2) as tf.Tensor1D;
+        const probe = tf.randomNormal(shape, 0, 1, 'float32', 3);
+        const native = (v: tf.Tensor4D, c: tf.Tensor1D) => tf.sum(tf.mul(instanceNormAct(v, slope, c), probe));
+        const portable = (v: tf.Tensor4D, c: tf.Tensor1D) => tf.sum(tf.mul(activate(instanceNorm(tf.add(v, c)), slope), probe));
+        const [gx, gb] = tf.grads(native as (...a: tf.Tensor[]) => tf.Tensor)([x, b]);
+        const [px] = tf.grads(portable as (...a: tf.Tensor[]) => tf.Tensor)([x, b]);
+        // dbias is the sum of dx over N, H, W (as PyTorch's conv bias gradient), up to float rounding of that sum
+        const dbErr = tf.max(tf.abs(tf.sub(gb, tf.sum(gx, [0, 1, 2])))).dataSync()[0] / tf.sum(tf.abs(gx)).dataSync()[0];
+        const errs = [maxRel(instanceNormAct(x, slope, b), activate(instanceNorm(tf.add(x, b)), slope)), maxRel(gx, px), dbErr];
+        assert.ok(errs.every((e) => e < 1e-5), `instance norm ${shape.join('x')} slope ${slope}: errors ${errs}`);
+        worst = Math.max(worst, errs[0], errs[1]);
+      });
+    }
+    // Reflection as a gather (tfjs differentiates gather exactly) against the native pad and its gradient.
+    for (const [shape, p] of [[[2, 64, 64, 32], 1], [[2, 32, 32, 16], 3], [[1, 4, 4, 1], 3]] as [[number, number, number, number], number][]) {
+      tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 4) as tf.Tensor4D;
+        const rows = (n: number) => Array.from({ length: n + 2 * p }, (_, i) => Math.abs(i - p) - (i - p >= n ? 2 * (i - p - n + 1) : 0));
+        const gathered = (v: tf.Tensor4D) => tf.gather(tf.gather(v, rows(shape[1]), 1), rows(shape[2]), 2) as tf.Tensor4D;
+        const probe = tf.randomNormal([shape[0], shape[1] + 2 * p, shape[2] + 2 * p, shape[3]], 0, 1, 'float32', 5);
+        assert.equal(maxRel(reflectPad(x, p), gathered(x)), 0, `reflectPad ${p} ${shape.join('x')}: values`);
+        const err = maxRel(tf.grad((v) => tf.sum(tf.mul(reflectPad(v as tf.Tensor4D, p), probe)))(x), tf.grad((v) => tf.sum(tf.mul(gathered(v as tf.Tensor4D), probe)))(x));
+        assert.ok(err < 1e-6, `reflectPad ${p} ${shape.join('x')}: gradient off by ${err}`);
+      });
+    }
+    t.diagnostic(`native instance norm against the portable ops: worst relative difference ${worst.toExponential(2)}`);
   });
 });
 

@@ -4,9 +4,13 @@
 // LeakyReluGrad (1 op instead of greater, multiply and select),
 // ExtractImagePatches (im2col, for convolution gradients on small maps) and
 // the fused batch norm and its gradient (1 op each instead of ~8 element-wise
-// kernels), and oneDNN's convolution gradients. Registered for the 'tensorflow'
-// backend only; callers check hasKernel() and use portable ops elsewhere (wasm, cpu).
+// kernels), oneDNN's convolution gradients, and our own instance norm with its
+// activation (native/dt_kernels.cc). Registered for the 'tensorflow' backend
+// only; callers check hasKernel() / hasDtKernels() and use portable ops
+// elsewhere (wasm, cpu).
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
@@ -179,6 +183,82 @@ export function hasOneDnn(): boolean {
     }
   }
   return oneDnn;
+}
+
+const INSTANCE_NORM = 'DT_InstanceNorm';
+const INSTANCE_NORM_GRAD = 'DT_InstanceNormGrad';
+
+registerNative<{ slope: number; eps: number }>(INSTANCE_NORM, (nb, { x, bias }, { slope, eps }) => {
+  const b = nb.binding;
+  return nb.executeMultipleOutputs('DtInstanceNorm', [
+    { name: 'slope', type: b.TF_ATTR_FLOAT, value: slope },
+    { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+  ], [x, bias], 3);
+});
+
+registerNative<{ slope: number }>(INSTANCE_NORM_GRAD, (nb, { dy, x, bias, mean, rstd }, { slope }) =>
+  nb.executeMultipleOutputs('DtInstanceNormGrad', [{ name: 'slope', type: nb.binding.TF_ATTR_FLOAT, value: slope }], [dy, x, bias, mean, rstd], 2));
+
+/**
+ * act((x + bias - mean) · rstd) per sample and channel, act(z) = z > 0 ? z : slope·z;
+ * also mean and rstd, [N, C]. Callers check hasDtKernels().
+ */
+export function dtInstanceNorm(x: tf.Tensor4D, bias: tf.Tensor1D, slope: number, eps: number): [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(INSTANCE_NORM, { x, bias }, { slope, eps }) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D];
+}
+
+/** [dx, dbias] of dtInstanceNorm for dy, from its inputs and statistics. */
+export function dtInstanceNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, bias: tf.Tensor1D, mean: tf.Tensor2D, rstd: tf.Tensor2D, slope: number): [tf.Tensor4D, tf.Tensor1D] {
+  return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, x, bias, mean, rstd }, { slope }) as [tf.Tensor4D, tf.Tensor1D];
+}
+
+const REFLECT_PAD = 'DT_ReflectPad';
+const REFLECT_PAD_GRAD = 'DT_ReflectPadGrad';
+
+registerNative<{ pad: number }>(REFLECT_PAD, (nb, { x }, { pad }) =>
+  nb.executeSingleOutput('DtReflectPad', [{ name: 'pad', type: nb.binding.TF_ATTR_INT, value: pad }], [x]));
+
+registerNative<{ pad: number }>(REFLECT_PAD_GRAD, (nb, { dy }, { pad }) =>
+  nb.executeSingleOutput('DtReflectPadGrad', [{ name: 'pad', type: nb.binding.TF_ATTR_INT, value: pad }], [dy]));
+
+/** ReflectionPad2d(pad) of NHWC x. Callers check hasDtKernels(). */
+export function dtReflectPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
+  return tf.engine().runKernel(REFLECT_PAD, { x }, { pad }) as tf.Tensor4D;
+}
+
+/** Its gradient: dy folded back onto the values the padding copies. */
+export function dtReflectPadGrad(dy: tf.Tensor4D, pad: number): tf.Tensor4D {
+  return tf.engine().runKernel(REFLECT_PAD_GRAD, { dy }, { pad }) as tf.Tensor4D;
+}
+
+/** Where `npm run build` puts the addon: dist/ beside the bundled server, or from the sources (tests, bench). */
+const DT_KERNELS_FILES = [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node')];
+
+let dtKernels: { loaded: boolean; why: string } | undefined;
+/**
+ * Whether the ops of native/dt_kernels.cc run here: tfjs-node's TensorFlow,
+ * the addon built, loaded once. DOMAIN_TRANSLATOR_NATIVE_KERNELS=0 turns them off.
+ */
+export function hasDtKernels(): boolean {
+  return tf.getBackend() === 'tensorflow' && dtKernelsStatus().loaded;
+}
+
+/** Loads the addon on first call; `why` says why not when it did not load. */
+export function dtKernelsStatus(): { loaded: boolean; why: string } {
+  if (!dtKernels) {
+    const file = DT_KERNELS_FILES.find((f) => existsSync(f));
+    if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') dtKernels = { loaded: false, why: 'turned off by DOMAIN_TRANSLATOR_NATIVE_KERNELS=0' };
+    else if (!file) dtKernels = { loaded: false, why: 'dt_kernels.node is not built (npm run build builds it where tfjs-node is installed)' };
+    else {
+      try {
+        require(file);
+        dtKernels = { loaded: true, why: '' };
+      } catch (err) {
+        dtKernels = { loaded: false, why: `${file} did not load: ${(err as Error).message.split('\n')[0]}` };
+      }
+    }
+  }
+  return dtKernels;
 }
 
 /** True when the current backend runs `name` natively. */

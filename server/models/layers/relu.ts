@@ -28,3 +28,8 @@ export function relu(x: tf.Tensor4D): tf.Tensor4D {
 export function leakyRelu(x: tf.Tensor4D, alpha: number): tf.Tensor4D {
   return activation(x, (v) => tf.leakyRelu(v, alpha), LEAKY_RELU_GRAD, { alpha }, (dy, xs) => tf.where(tf.greater(xs, 0), dy, tf.mul(dy, alpha)) as tf.Tensor4D);
 }
+
+/** z > 0 ? z : slope·z: identity at 1, ReLU at 0, else LeakyReLU. */
+export function activate(x: tf.Tensor4D, slope: number): tf.Tensor4D {
+  return slope === 1 ? x : slope === 0 ? relu(x) : leakyRelu(x, slope);
+}

@@ -1,0 +1,532 @@
+// Native TensorFlow kernels for what tfjs-core builds from many small ops or
+// TF runs on one core: instance norm fused with its activation, and
+// reflection padding, each forward and gradient. Registered
+// through TensorFlow's C kernel API when Node loads this addon (after
+// tfjs-node), then run by name like any TF op. One op instead of 8 kernels
+// forward and 8 backward; two passes over memory each, on all cores (TF's own
+// element-wise and reduction kernels run these shapes on one).
+//
+//   DtInstanceNorm(x: [N,H,W,C], bias: [C]) -> y, mean [N,C], rstd [N,C]
+//     with v = x + bias (the convolution's bias before the norm):
+//     y = act((v - mean) * rstd), rstd = 1/sqrt(var + eps), var biased
+//   DtInstanceNormGrad(dy, x, bias, mean, rstd) -> dx, dbias
+//     with z = (v - mean) * rstd and dz = dy * act'(z):
+//     dx = rstd * (dz - mean(dz) - z * mean(dz * z)), dbias = sum of dx over N, H, W
+//   act(z) = z > 0 ? z : slope * z   (slope 1: none, 0: ReLU, 0.2: LeakyReLU)
+//   DtReflectPad(x: [N,H,W,C]) -> [N,H+2p,W+2p,C], PyTorch's ReflectionPad2d(p)
+//   DtReflectPadGrad(dy) -> dx: each padded value added back onto the one it copies
+#include <node_api.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tensorflow/c/ops.h"
+#include "tensorflow/c/tf_status.h"
+#include "tensorflow/c/tf_tensor.h"
+
+// The kernel API of tensorflow/c/kernels.h (stable C ABI). That header needs
+// platform headers the TensorFlow C library's include folder does not ship,
+// so the functions used here are declared as it declares them.
+extern "C" {
+typedef struct TF_KernelBuilder TF_KernelBuilder;
+typedef struct TF_OpKernelConstruction TF_OpKernelConstruction;
+typedef struct TF_OpKernelContext TF_OpKernelContext;
+TF_KernelBuilder* TF_NewKernelBuilder(const char* op_name, const char* device_name, void* (*create_func)(TF_OpKernelConstruction*),
+                                      void (*compute_func)(void*, TF_OpKernelContext*), void (*delete_func)(void*));
+void TF_RegisterKernelBuilder(const char* kernel_name, TF_KernelBuilder* builder, TF_Status* status);
+void TF_GetInput(TF_OpKernelContext* ctx, int i, TF_Tensor** tensor, TF_Status* status);
+TF_Tensor* TF_AllocateOutput(TF_OpKernelContext* context, int index, TF_DataType dtype, const int64_t* dims, int num_dims, size_t len,
+                             TF_Status* status);
+void TF_OpKernelContext_Failure(TF_OpKernelContext* ctx, TF_Status* status);
+void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction* ctx, TF_Status* status);
+void TF_OpKernelConstruction_GetAttrFloat(TF_OpKernelConstruction* ctx, const char* attr_name, float* val, TF_Status* status);
+void TF_OpKernelConstruction_GetAttrInt32(TF_OpKernelConstruction* ctx, const char* attr_name, int32_t* val, TF_Status* status);
+}
+
+namespace {
+
+// A fixed set of worker threads for one parallel loop at a time (TF runs eager
+// ops one after another, so its own threads are idle meanwhile).
+class Pool {
+ public:
+  Pool() {
+    cpu_set_t set;
+    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    size_ = std::clamp(cpus, 1, 8);
+    for (int i = 1; i < size_; i++) workers_.emplace_back([this, i] { Work(i); });
+  }
+  int size() const { return size_; }
+
+  // Runs f(part) for part in [0, parts), parts <= size(); the caller takes part 0.
+  void Run(int parts, const std::function<void(int)>& f) {
+    if (parts <= 1) {
+      f(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &f;
+      parts_ = parts;
+      pending_ = parts - 1;
+      generation_++;
+    }
+    start_.notify_all();
+    f(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Work(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        start_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index >= parts_) continue;
+        job = job_;
+      }
+      (*job)(index);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  int size_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+};
+
+Pool& pool() {
+  // Never destroyed: its threads live as long as the process.
+  static Pool* p = new Pool();
+  return *p;
+}
+
+// Below this many values a second thread costs more than it saves.
+constexpr int64_t kMinValuesPerPart = 1 << 15;
+
+int PartsFor(int64_t values) {
+  return static_cast<int>(std::clamp<int64_t>(values / kMinValuesPerPart, 1, pool().size()));
+}
+
+// Row range [begin, end) of part `part` of `parts` over `rows` rows.
+inline void Split(int64_t rows, int part, int parts, int64_t* begin, int64_t* end) {
+  *begin = rows * part / parts;
+  *end = rows * (part + 1) / parts;
+}
+
+struct Shape {
+  int64_t n, hw, c;
+};
+
+bool GetShape(TF_Tensor* t, Shape* s) {
+  if (TF_NumDims(t) != 4 || TF_TensorType(t) != TF_FLOAT) return false;
+  s->n = TF_Dim(t, 0);
+  s->hw = TF_Dim(t, 1) * TF_Dim(t, 2);
+  s->c = TF_Dim(t, 3);
+  return true;
+}
+
+struct Attrs {
+  float slope = 0, eps = 0;
+  int32_t pad = 0;
+};
+
+// Reads the attributes an op declares ("slope", "epsilon", "pad"); a missing one fails the kernel's construction.
+Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, bool pad) {
+  auto* a = new Attrs();
+  TF_Status* status = TF_NewStatus();
+  if (slope) TF_OpKernelConstruction_GetAttrFloat(ctx, "slope", &a->slope, status);
+  if (eps && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "epsilon", &a->eps, status);
+  if (pad && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, "pad", &a->pad, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return a;
+}
+
+void* CreateNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, false); }
+void* CreateNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, false); }
+void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, true); }
+
+void DeleteKernel(void* a) { delete static_cast<Attrs*>(a); }
+
+void Fail(TF_OpKernelContext* ctx, const char* message) {
+  TF_Status* status = TF_NewStatus();
+  TF_SetStatus(status, TF_INVALID_ARGUMENT, message);
+  TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+}
+
+// Sums over rows [begin, end) of v = x + b per channel: s1 += v, s2 += v * v.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void SumRows(const float* x, const float* b, int64_t begin, int64_t end, int64_t c, double* s1, double* s2) {
+  for (int64_t r = begin; r < end; r++) {
+    const float* xr = x + r * c;
+    for (int64_t ch = 0; ch < c; ch++) {
+      const float v = xr[ch] + b[ch];
+      s1[ch] += v;
+      s2[ch] += static_cast<double>(v) * v;
+    }
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void NormaliseRows(const float* x, const float* b, float* y, int64_t begin, int64_t end, int64_t c, const float* mean, const float* rstd,
+                   float slope) {
+  for (int64_t r = begin; r < end; r++) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    for (int64_t ch = 0; ch < c; ch++) {
+      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
+      yr[ch] = z > 0 ? z : z * slope;
+    }
+  }
+}
+
+// Sums of dz and dz * z over rows, dz = dy * act'(z), z recomputed as the forward made it.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void GradSumRows(const float* dy, const float* x, const float* b, int64_t begin, int64_t end, int64_t c, const float* mean,
+                 const float* rstd, float slope, double* s1, double* s2) {
+  for (int64_t r = begin; r < end; r++) {
+    const float* dyr = dy + r * c;
+    const float* xr = x + r * c;
+    for (int64_t ch = 0; ch < c; ch++) {
+      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
+      const float dz = z > 0 ? dyr[ch] : dyr[ch] * slope;
+      s1[ch] += dz;
+      s2[ch] += static_cast<double>(dz) * z;
+    }
+  }
+}
+
+// dx over rows, and its sum per channel into db (the bias gradient).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void GradRows(const float* dy, const float* x, const float* b, float* dx, int64_t begin, int64_t end, int64_t c, const float* mean,
+              const float* rstd, float slope, const float* mdz, const float* mdzz, double* db) {
+  for (int64_t r = begin; r < end; r++) {
+    const float* dyr = dy + r * c;
+    const float* xr = x + r * c;
+    float* dxr = dx + r * c;
+    for (int64_t ch = 0; ch < c; ch++) {
+      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
+      const float dz = z > 0 ? dyr[ch] : dyr[ch] * slope;
+      const float d = rstd[ch] * (dz - mdz[ch] - z * mdzz[ch]);
+      dxr[ch] = d;
+      db[ch] += d;
+    }
+  }
+}
+
+// Runs pass(part, sample, begin, end, acc) over all parts, acc = `width` doubles per (part, sample, channel)
+// zeroed; returns the totals over parts per (sample, channel).
+std::vector<double> Reduce(const Shape& s, int parts, int width,
+                           const std::function<void(int, int64_t, int64_t, int64_t, double*)>& pass) {
+  const int64_t nc = s.n * s.c;
+  std::vector<double> acc(parts * width * nc, 0.0);
+  pool().Run(parts, [&](int p) {
+    int64_t begin, end;
+    Split(s.hw, p, parts, &begin, &end);
+    for (int64_t i = 0; i < s.n; i++) pass(p, i, begin, end, &acc[(p * width) * nc]);
+  });
+  std::vector<double> total(width * nc, 0.0);
+  for (int p = 0; p < parts; p++) {
+    for (int64_t k = 0; k < width * nc; k++) total[k] += acc[p * width * nc + k];
+  }
+  return total;
+}
+
+bool IsBias(TF_Tensor* b, int64_t c) { return TF_TensorType(b) == TF_FLOAT && TF_NumDims(b) == 1 && TF_Dim(b, 0) == c; }
+
+void ComputeNorm(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& a = *static_cast<Attrs*>(kernel);
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* x = nullptr;
+  TF_Tensor* bias = nullptr;
+  TF_GetInput(ctx, 0, &x, status);
+  if (TF_GetCode(status) == TF_OK) TF_GetInput(ctx, 1, &bias, status);
+  Shape s;
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (!GetShape(x, &s) || s.hw < 1 || !IsBias(bias, s.c)) {
+    Fail(ctx, "DtInstanceNorm takes a float32 [N, H, W, C] tensor and a bias of C values");
+  } else {
+    const int64_t dims[4] = {TF_Dim(x, 0), TF_Dim(x, 1), TF_Dim(x, 2), TF_Dim(x, 3)};
+    const int64_t stat_dims[2] = {s.n, s.c};
+    const int64_t count = s.n * s.hw * s.c;
+    TF_Tensor* y = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
+    TF_Tensor* mean = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 1, TF_FLOAT, stat_dims, 2, s.n * s.c * sizeof(float), status) : nullptr;
+    TF_Tensor* rstd = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 2, TF_FLOAT, stat_dims, 2, s.n * s.c * sizeof(float), status) : nullptr;
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* xd = static_cast<const float*>(TF_TensorData(x));
+      const float* bd = static_cast<const float*>(TF_TensorData(bias));
+      float* yd = static_cast<float*>(TF_TensorData(y));
+      float* md = static_cast<float*>(TF_TensorData(mean));
+      float* rd = static_cast<float*>(TF_TensorData(rstd));
+      const int parts = PartsFor(count);
+      const int64_t nc = s.n * s.c;
+      // totals: [sum of v (N*C), sum of v^2 (N*C)]
+      std::vector<double> t = Reduce(s, parts, 2, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
+        SumRows(xd + i * s.hw * s.c, bd, b, e, s.c, acc + i * s.c, acc + nc + i * s.c);
+      });
+      for (int64_t k = 0; k < nc; k++) {
+        const double m = t[k] / s.hw;
+        const double var = std::max(0.0, t[nc + k] / s.hw - m * m);
+        md[k] = static_cast<float>(m);
+        rd[k] = static_cast<float>(1.0 / std::sqrt(var + a.eps));
+      }
+      pool().Run(parts, [&](int p) {
+        int64_t b, e;
+        Split(s.hw, p, parts, &b, &e);
+        for (int64_t i = 0; i < s.n; i++) {
+          const int64_t off = i * s.hw * s.c;
+          NormaliseRows(xd + off, bd, yd + off, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope);
+        }
+      });
+    }
+    TF_DeleteTensor(y);
+    TF_DeleteTensor(mean);
+    TF_DeleteTensor(rstd);
+  }
+  TF_DeleteTensor(x);
+  TF_DeleteTensor(bias);
+  TF_DeleteStatus(status);
+}
+
+void ComputeNormGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& a = *static_cast<Attrs*>(kernel);
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+  for (int i = 0; i < 5 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, i, &in[i], status);
+  Shape s, sx;
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsBias(in[2], s.c) ||
+             TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
+    Fail(ctx, "DtInstanceNormGrad takes dy and x of one float32 [N, H, W, C] shape, a bias of C values, mean and rstd of N * C values");
+  } else {
+    const int64_t dims[4] = {TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3)};
+    const int64_t bias_dims[1] = {s.c};
+    const int64_t count = s.n * s.hw * s.c;
+    TF_Tensor* dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
+    TF_Tensor* db = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 1, TF_FLOAT, bias_dims, 1, s.c * sizeof(float), status) : nullptr;
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* dyd = static_cast<const float*>(TF_TensorData(in[0]));
+      const float* xd = static_cast<const float*>(TF_TensorData(in[1]));
+      const float* bd = static_cast<const float*>(TF_TensorData(in[2]));
+      const float* md = static_cast<const float*>(TF_TensorData(in[3]));
+      const float* rd = static_cast<const float*>(TF_TensorData(in[4]));
+      float* dxd = static_cast<float*>(TF_TensorData(dx));
+      const int parts = PartsFor(count);
+      const int64_t nc = s.n * s.c;
+      std::vector<double> t = Reduce(s, parts, 2, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
+        const int64_t off = i * s.hw * s.c;
+        GradSumRows(dyd + off, xd + off, bd, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope, acc + i * s.c, acc + nc + i * s.c);
+      });
+      std::vector<float> mdz(nc), mdzz(nc);
+      for (int64_t k = 0; k < nc; k++) {
+        mdz[k] = static_cast<float>(t[k] / s.hw);
+        mdzz[k] = static_cast<float>(t[nc + k] / s.hw);
+      }
+      // per (sample, channel) sums of dx; summed over samples below for the bias
+      std::vector<double> sums = Reduce(s, parts, 1, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
+        const int64_t off = i * s.hw * s.c;
+        GradRows(dyd + off, xd + off, bd, dxd + off, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope, &mdz[i * s.c], &mdzz[i * s.c],
+                 acc + i * s.c);
+      });
+      float* dbd = static_cast<float*>(TF_TensorData(db));
+      for (int64_t ch = 0; ch < s.c; ch++) {
+        double total = 0;
+        for (int64_t i = 0; i < s.n; i++) total += sums[i * s.c + ch];
+        dbd[ch] = static_cast<float>(total);
+      }
+    }
+    TF_DeleteTensor(dx);
+    TF_DeleteTensor(db);
+  }
+  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  TF_DeleteStatus(status);
+}
+
+// Source index of padded index i (0 <= i < n + 2p) under reflection: p - i before, 2(n-1) - (i-p) after.
+inline int64_t Reflect(int64_t i, int64_t p, int64_t n) {
+  int64_t j = i - p;
+  return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;
+}
+
+// dims of x [N, H, W, C] and of the padded tensor
+struct PadShape {
+  int64_t n, h, w, c, ph, pw;
+};
+
+bool GetPadShape(TF_Tensor* t, int64_t p, bool padded, PadShape* s) {
+  if (TF_NumDims(t) != 4 || TF_TensorType(t) != TF_FLOAT) return false;
+  s->n = TF_Dim(t, 0);
+  s->c = TF_Dim(t, 3);
+  const int64_t d = padded ? -2 * p : 0;
+  s->h = TF_Dim(t, 1) + d;
+  s->w = TF_Dim(t, 2) + d;
+  s->ph = s->h + 2 * p;
+  s->pw = s->w + 2 * p;
+  return p >= 0 && s->h > p && s->w > p;
+}
+
+void ComputePad(void* kernel, TF_OpKernelContext* ctx) {
+  const int64_t p = static_cast<Attrs*>(kernel)->pad;
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* x = nullptr;
+  TF_GetInput(ctx, 0, &x, status);
+  PadShape s;
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (!GetPadShape(x, p, false, &s)) {
+    Fail(ctx, "DtReflectPad takes a float32 [N, H, W, C] tensor with H and W larger than the padding");
+  } else {
+    const int64_t dims[4] = {s.n, s.ph, s.pw, s.c};
+    TF_Tensor* y = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, s.n * s.ph * s.pw * s.c * sizeof(float), status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* xd = static_cast<const float*>(TF_TensorData(x));
+      float* yd = static_cast<float*>(TF_TensorData(y));
+      const int64_t rows = s.n * s.ph;
+      const int parts = PartsFor(rows * s.pw * s.c);
+      pool().Run(parts, [&](int part) {
+        int64_t b, e;
+        Split(rows, part, parts, &b, &e);
+        for (int64_t r = b; r < e; r++) {
+          const int64_t i = r / s.ph;
+          const float* src = xd + (i * s.h + Reflect(r % s.ph, p, s.h)) * s.w * s.c;
+          float* dst = yd + r * s.pw * s.c;
+          for (int64_t ox = 0; ox < p; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
+          std::copy_n(src, s.w * s.c, dst + p * s.c);
+          for (int64_t ox = p + s.w; ox < s.pw; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
+        }
+      });
+    }
+    TF_DeleteTensor(y);
+  }
+  TF_DeleteTensor(x);
+  TF_DeleteStatus(status);
+}
+
+// Adds padded row `src` (pw * c values) onto x row `dst` (w * c values), columns folded back.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void FoldRow(const float* src, float* dst, int64_t p, int64_t w, int64_t c) {
+  for (int64_t k = 0; k < w * c; k++) dst[k] += src[p * c + k];
+  for (int64_t ox = 0; ox < p; ox++) {
+    const float* a = src + ox * c;
+    float* d = dst + Reflect(ox, p, w) * c;
+    for (int64_t ch = 0; ch < c; ch++) d[ch] += a[ch];
+  }
+  for (int64_t ox = p + w; ox < w + 2 * p; ox++) {
+    const float* a = src + ox * c;
+    float* d = dst + Reflect(ox, p, w) * c;
+    for (int64_t ch = 0; ch < c; ch++) d[ch] += a[ch];
+  }
+}
+
+void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const int64_t p = static_cast<Attrs*>(kernel)->pad;
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* dy = nullptr;
+  TF_GetInput(ctx, 0, &dy, status);
+  PadShape s;
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (!GetPadShape(dy, p, true, &s)) {
+    Fail(ctx, "DtReflectPadGrad takes a float32 [N, H + 2p, W + 2p, C] tensor with H and W larger than the padding p");
+  } else {
+    const int64_t dims[4] = {s.n, s.h, s.w, s.c};
+    TF_Tensor* dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, s.n * s.h * s.w * s.c * sizeof(float), status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* dyd = static_cast<const float*>(TF_TensorData(dy));
+      float* dxd = static_cast<float*>(TF_TensorData(dx));
+      const int64_t rows = s.n * s.h;
+      const int parts = PartsFor(rows * s.w * s.c);
+      pool().Run(parts, [&](int part) {
+        int64_t b, e;
+        Split(rows, part, parts, &b, &e);
+        for (int64_t r = b; r < e; r++) {
+          const int64_t i = r / s.h, y = r % s.h;
+          float* dst = dxd + r * s.w * s.c;
+          std::fill_n(dst, s.w * s.c, 0.0f);
+          const float* img = dyd + i * s.ph * s.pw * s.c;
+          // padded rows that copy row y: y + p, p - y (top border), 2(h-1) - y + p (bottom border)
+          FoldRow(img + (y + p) * s.pw * s.c, dst, p, s.w, s.c);
+          if (y >= 1 && y <= p) FoldRow(img + (p - y) * s.pw * s.c, dst, p, s.w, s.c);
+          if (y <= s.h - 2 && y >= s.h - 1 - p) FoldRow(img + (2 * (s.h - 1) - y + p) * s.pw * s.c, dst, p, s.w, s.c);
+        }
+      });
+    }
+    TF_DeleteTensor(dx);
+  }
+  TF_DeleteTensor(dy);
+  TF_DeleteStatus(status);
+}
+
+// Registers an op and its CPU kernel; returns an error message or nullptr.
+const char* Register(const char* name, const std::vector<const char*>& inputs, const std::vector<const char*>& outputs,
+                     const std::vector<const char*>& attrs, void* (*create)(TF_OpKernelConstruction*),
+                     void (*compute)(void*, TF_OpKernelContext*)) {
+  static std::string error;
+  TF_Status* status = TF_NewStatus();
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(name);
+  for (const char* i : inputs) TF_OpDefinitionBuilderAddInput(op, i);
+  for (const char* o : outputs) TF_OpDefinitionBuilderAddOutput(op, o);
+  for (const char* a : attrs) TF_OpDefinitionBuilderAddAttr(op, a);
+  TF_RegisterOpDefinition(op, status);
+  if (TF_GetCode(status) == TF_OK) {
+    TF_KernelBuilder* kernel = TF_NewKernelBuilder(name, "CPU", create, compute, DeleteKernel);
+    TF_RegisterKernelBuilder(name, kernel, status);
+  }
+  const char* result = nullptr;
+  if (TF_GetCode(status) != TF_OK) {
+    error = std::string(name) + ": " + TF_Message(status);
+    result = error.c_str();
+  }
+  TF_DeleteStatus(status);
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const char* error = Register("DtInstanceNorm", {"x: float", "bias: float"}, {"y: float", "mean: float", "rstd: float"},
+                               {"slope: float", "epsilon: float"}, CreateNorm, ComputeNorm);
+  if (!error) {
+    error = Register("DtInstanceNormGrad", {"dy: float", "x: float", "bias: float", "mean: float", "rstd: float"}, {"dx: float", "dbias: float"},
+                     {"slope: float"}, CreateNormGrad, ComputeNormGrad);
+  }
+  if (!error) error = Register("DtReflectPad", {"x: float"}, {"y: float"}, {"pad: int"}, CreatePad, ComputePad);
+  if (!error) error = Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad);
+  if (error) {
+    napi_throw_error(env, nullptr, error);
+    return nullptr;
+  }
+  napi_value version;
+  napi_create_uint32(env, 1, &version);
+  napi_set_named_property(env, exports, "version", version);
+  return exports;
+}
