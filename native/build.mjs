@@ -23,6 +23,12 @@ if (!existsSync(path.join(deps, 'include/tensorflow/c/kernels.h')) || !nodeInclu
   process.exit(0);
 }
 if (existsSync(out) && statSync(out).mtimeMs > statSync(source).mtimeMs) process.exit(0);
+try {
+  execFileSync('g++', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.log('native kernels: no g++ to compile them, skipped (the portable ops run instead)');
+  process.exit(0);
+}
 
 mkdirSync(path.dirname(out), { recursive: true });
 const lib = path.join(deps, 'lib');
