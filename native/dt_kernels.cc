@@ -390,45 +390,6 @@ bool GetPadShape(TF_Tensor* t, int64_t p, bool padded, PadShape* s) {
   return p >= 0 && s->h > p && s->w > p;
 }
 
-void ComputePad(void* kernel, TF_OpKernelContext* ctx) {
-  const int64_t p = static_cast<Attrs*>(kernel)->pad;
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* x = nullptr;
-  TF_GetInput(ctx, 0, &x, status);
-  PadShape s;
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (!GetPadShape(x, p, false, &s)) {
-    Fail(ctx, "DtReflectPad takes a float32 [N, H, W, C] tensor with H and W larger than the padding");
-  } else {
-    const int64_t dims[4] = {s.n, s.ph, s.pw, s.c};
-    TF_Tensor* y = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, s.n * s.ph * s.pw * s.c * sizeof(float), status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* xd = static_cast<const float*>(TF_TensorData(x));
-      float* yd = static_cast<float*>(TF_TensorData(y));
-      const int64_t rows = s.n * s.ph;
-      const int parts = PartsFor(rows * s.pw * s.c);
-      pool().Run(parts, [&](int part) {
-        int64_t b, e;
-        Split(rows, part, parts, &b, &e);
-        for (int64_t r = b; r < e; r++) {
-          const int64_t i = r / s.ph;
-          const float* src = xd + (i * s.h + Reflect(r % s.ph, p, s.h)) * s.w * s.c;
-          float* dst = yd + r * s.pw * s.c;
-          for (int64_t ox = 0; ox < p; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
-          std::copy_n(src, s.w * s.c, dst + p * s.c);
-          for (int64_t ox = p + s.w; ox < s.pw; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
-        }
-      });
-    }
-    TF_DeleteTensor(y);
-  }
-  TF_DeleteTensor(x);
-  TF_DeleteStatus(status);
-}
-
 // Adds padded row `src` (pw * c values) onto x row `dst` (w * c values), columns folded back.
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void FoldRow(const float* src, float* dst, int64_t p, int64_t w, int64_t c) {
@@ -445,46 +406,64 @@ void FoldRow(const float* src, float* dst, int64_t p, int64_t w, int64_t c) {
   }
 }
 
-void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) {
+// Output row r (of N * (H + 2p)) of the padding.
+void PadRow(const float* x, float* y, const PadShape& s, int64_t p, int64_t r) {
+  const float* src = x + ((r / s.ph) * s.h + Reflect(r % s.ph, p, s.h)) * s.w * s.c;
+  float* dst = y + r * s.pw * s.c;
+  for (int64_t ox = 0; ox < p; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
+  std::copy_n(src, s.w * s.c, dst + p * s.c);
+  for (int64_t ox = p + s.w; ox < s.pw; ox++) std::copy_n(src + Reflect(ox, p, s.w) * s.c, s.c, dst + ox * s.c);
+}
+
+// Row r (of N * H) of the gradient: the padded rows that copy row y are y + p, p - y (top border) and
+// 2(h-1) - y + p (bottom border).
+void PadGradRow(const float* dy, float* dx, const PadShape& s, int64_t p, int64_t r) {
+  const int64_t y = r % s.h;
+  float* dst = dx + r * s.w * s.c;
+  std::fill_n(dst, s.w * s.c, 0.0f);
+  const float* img = dy + (r / s.h) * s.ph * s.pw * s.c;
+  FoldRow(img + (y + p) * s.pw * s.c, dst, p, s.w, s.c);
+  if (y >= 1 && y <= p) FoldRow(img + (p - y) * s.pw * s.c, dst, p, s.w, s.c);
+  if (y <= s.h - 2 && y >= s.h - 1 - p) FoldRow(img + (2 * (s.h - 1) - y + p) * s.pw * s.c, dst, p, s.w, s.c);
+}
+
+// DtReflectPad (grad false) or DtReflectPadGrad: one input, one output whose rows are split over the pool.
+void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
   const int64_t p = static_cast<Attrs*>(kernel)->pad;
   TF_Status* status = TF_NewStatus();
-  TF_Tensor* dy = nullptr;
-  TF_GetInput(ctx, 0, &dy, status);
+  TF_Tensor* in = nullptr;
+  TF_GetInput(ctx, 0, &in, status);
   PadShape s;
   if (TF_GetCode(status) != TF_OK) {
     TF_OpKernelContext_Failure(ctx, status);
-  } else if (!GetPadShape(dy, p, true, &s)) {
-    Fail(ctx, "DtReflectPadGrad takes a float32 [N, H + 2p, W + 2p, C] tensor with H and W larger than the padding p");
+  } else if (!GetPadShape(in, p, grad, &s)) {
+    Fail(ctx, grad ? "DtReflectPadGrad takes a float32 [N, H + 2p, W + 2p, C] tensor with H and W larger than the padding p"
+                   : "DtReflectPad takes a float32 [N, H, W, C] tensor with H and W larger than the padding");
   } else {
-    const int64_t dims[4] = {s.n, s.h, s.w, s.c};
-    TF_Tensor* dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, s.n * s.h * s.w * s.c * sizeof(float), status);
+    const int64_t dims[4] = {s.n, grad ? s.h : s.ph, grad ? s.w : s.pw, s.c};
+    const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
+    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
     if (TF_GetCode(status) != TF_OK) {
       TF_OpKernelContext_Failure(ctx, status);
     } else {
-      const float* dyd = static_cast<const float*>(TF_TensorData(dy));
-      float* dxd = static_cast<float*>(TF_TensorData(dx));
-      const int64_t rows = s.n * s.h;
-      const int parts = PartsFor(rows * s.w * s.c);
+      const float* src = static_cast<const float*>(TF_TensorData(in));
+      float* dst = static_cast<float*>(TF_TensorData(out));
+      const int64_t rows = dims[0] * dims[1];
+      const int parts = PartsFor(count);
       pool().Run(parts, [&](int part) {
         int64_t b, e;
         Split(rows, part, parts, &b, &e);
-        for (int64_t r = b; r < e; r++) {
-          const int64_t i = r / s.h, y = r % s.h;
-          float* dst = dxd + r * s.w * s.c;
-          std::fill_n(dst, s.w * s.c, 0.0f);
-          const float* img = dyd + i * s.ph * s.pw * s.c;
-          // padded rows that copy row y: y + p, p - y (top border), 2(h-1) - y + p (bottom border)
-          FoldRow(img + (y + p) * s.pw * s.c, dst, p, s.w, s.c);
-          if (y >= 1 && y <= p) FoldRow(img + (p - y) * s.pw * s.c, dst, p, s.w, s.c);
-          if (y <= s.h - 2 && y >= s.h - 1 - p) FoldRow(img + (2 * (s.h - 1) - y + p) * s.pw * s.c, dst, p, s.w, s.c);
-        }
+        for (int64_t r = b; r < e; r++) grad ? PadGradRow(src, dst, s, p, r) : PadRow(src, dst, s, p, r);
       });
     }
-    TF_DeleteTensor(dx);
+    TF_DeleteTensor(out);
   }
-  TF_DeleteTensor(dy);
+  TF_DeleteTensor(in);
   TF_DeleteStatus(status);
 }
+
+void ComputePad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, false); }
+void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, true); }
 
 // Registers an op and its CPU kernel; returns an error message or nullptr.
 const char* Register(const char* name, const std::vector<const char*>& inputs, const std::vector<const char*>& outputs,
