@@ -145,14 +145,16 @@ const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
  * (each gradient of the benchmark networks' steps, against the formulation
  * chosen before): 2-4x on the 7x7 conv from RGB and PatchGAN's last conv
  * (134x134x3 -> 128x128x32: 2.1 vs 9.7 ms), 25-40% on the ResNet blocks' 3x3
- * convs and PatchGAN's 4x4 ones. Not for ResNet's 3x3 stride-2 downsampling
- * (equal or slower) nor for weights over 4M values (the U-Net's 512 -> 1024
- * layers: 1.3-2x slower, oneDNN reorders the weights). One channel in and out
- * is left out as for the input gradient, which oneDNN gets wrong there.
+ * convs and PatchGAN's 4x4 ones; ResNet's 3x3 stride-2 convs since the
+ * native kernels (130x130x32 -> 64x64x64: 2.2-4.0 vs 3.1-5.4 ms; CycleGAN 64 px
+ * 0.29-0.32 vs 0.30-0.34 s/it in alternating runs). Not for weights over 4M
+ * values (the U-Net's 512 -> 1024 layers: 1.3-2x slower, oneDNN reorders the
+ * weights). One channel in and out is left out as for the input gradient,
+ * which oneDNN gets wrong there.
  */
-function useOneDnnFilterGrad(filterShape: Shape4, stride: number): boolean {
-  const [kh, , c, o] = filterShape;
-  return hasOneDnn() && c * o > 1 && !(stride === 2 && kh === 3) && weights(filterShape) <= 4 * 1024 * 1024;
+function useOneDnnFilterGrad(filterShape: Shape4): boolean {
+  const [, , c, o] = filterShape;
+  return hasOneDnn() && c * o > 1 && weights(filterShape) <= 4 * 1024 * 1024;
 }
 
 /**
@@ -183,7 +185,7 @@ function useOneDnnInputGrad(filterShape: Shape4, stride: number): boolean {
  * - otherwise (stride 2 on large maps) TF's kernel.
  */
 export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stride: number): keyof typeof FILTER_GRADS {
-  if (useOneDnnFilterGrad(filterShape, stride)) return 'oneDnn';
+  if (useOneDnnFilterGrad(filterShape)) return 'oneDnn';
   if (!hasNativeFilterGrad() || filterShape[3] <= FEW_OUTPUT_CHANNELS) return 'forwardOps';
   const [n, oh, ow] = outGradShape;
   if (!hasKernel(IMAGE_PATCHES)) return 'native';
