@@ -24,9 +24,33 @@ export const IMAGE_PATCHES = 'DT_ExtractImagePatches';
 
 /** The parts of tfjs-node's NodeJSKernelBackend these kernels use (it runs any TF op by name). */
 interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number; TF_INT32: number };
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
-  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[], count: number): tf.Tensor[];
+  binding: {
+    TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_INT: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number; TF_INT32: number;
+    createTensor(shape: number[], dtype: number, values: Int32Array): number;
+    executeOp(name: string, attrs: Attr[], inputIds: number[], outputs: number): unknown[];
+  };
+  executeSingleOutput(name: string, attrs: Attr[], inputs: tf.TensorInfo[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: Attr[], inputs: tf.TensorInfo[], count: number): tf.Tensor[];
+  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
+  createOutputTensor(metadata: unknown): tf.Tensor;
+}
+
+type Attr = { name: string; type: number; value: unknown };
+
+const constantIds = new Map<string, number>();
+/**
+ * A native int32 vector of `values`, made once per process: an argument such as
+ * a gradient's output shape made from JS values at every call cost a native
+ * copy each time (≈ 110 per CycleGAN step).
+ */
+function constantId(nb: NativeBackend, values: number[], shape = [values.length]): number {
+  const key = `${shape.join('x')}:${values.join(',')}`;
+  let id = constantIds.get(key);
+  if (id === undefined) {
+    id = nb.binding.createTensor(shape, nb.binding.TF_INT32, Int32Array.from(values));
+    constantIds.set(key, id);
+  }
+  return id;
 }
 
 type Inputs = Record<string, tf.TensorInfo>;
@@ -40,16 +64,14 @@ function registerNative<A>(kernelName: string, run: (nb: NativeBackend, inputs: 
   });
 }
 
-registerNative<{ pad: number }>(MIRROR_PAD_GRAD, (nb, inputs, { pad: p }) => {
-  const paddings = tf.tensor2d([[0, 0], [p, p], [p, p], [0, 0]], [4, 2], 'int32');
+registerNative<{ pad: number }>(MIRROR_PAD_GRAD, (nb, { dy }, { pad: p }) => {
   const b = nb.binding;
-  const out = nb.executeSingleOutput('MirrorPadGrad', [
+  const [out] = b.executeOp('MirrorPadGrad', [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'Tpaddings', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
     { name: 'mode', type: b.TF_ATTR_STRING, value: 'REFLECT' },
-  ], [inputs.dy, paddings]);
-  paddings.dispose();
-  return out;
+  ], [...nb.getInputTensorIds([dy]), constantId(nb, [0, 0, p, p, p, p, 0, 0], [4, 2])], 1);
+  return nb.createOutputTensor(out);
 });
 
 registerNative(RELU_GRAD, (nb, inputs) =>
@@ -138,17 +160,14 @@ interface OneDnnGradAttrs {
 }
 
 registerNative<OneDnnGradAttrs>(ONEDNN_INPUT_GRAD, (nb, { dy, filter }, { shape, stride, same }) => {
-  const sizes = tf.tensor1d(shape, 'int32');
-  const out = nb.executeSingleOutput('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride, same), [sizes, filter, dy]);
-  sizes.dispose();
-  return out;
+  const [out] = nb.binding.executeOp('_MklNativeConv2DBackpropInput', convAttrs(nb.binding, stride, same), [constantId(nb, shape), ...nb.getInputTensorIds([filter, dy])], 1);
+  return nb.createOutputTensor(out);
 });
 
 registerNative<OneDnnGradAttrs>(ONEDNN_FILTER_GRAD, (nb, { x, dy }, { shape, stride, same }) => {
-  const sizes = tf.tensor1d(shape, 'int32');
-  const out = nb.executeSingleOutput('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride, same), [x, sizes, dy]);
-  sizes.dispose();
-  return out;
+  const [xId, dyId] = nb.getInputTensorIds([x, dy]);
+  const [out] = nb.binding.executeOp('_MklNativeConv2DBackpropFilter', convAttrs(nb.binding, stride, same), [xId, constantId(nb, shape), dyId], 1);
+  return nb.createOutputTensor(out);
 });
 
 /** oneDNN's Conv2DBackpropInput: dx of `inputShape` for dy and the filter. Callers check hasOneDnn(). */
