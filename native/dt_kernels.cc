@@ -1,6 +1,6 @@
 // Native TensorFlow kernels for what tfjs-core builds from many small ops or
-// TF runs on one core: instance norm fused with its activation, and
-// reflection padding, each forward and gradient. Registered
+// TF runs on one core: instance norm fused with its activation, reflection
+// padding, and the shifted sum of conv2dFewOutputs, each forward and gradient. Registered
 // through TensorFlow's C kernel API when Node loads this addon (after
 // tfjs-node), then run by name like any TF op. One op instead of 8 kernels
 // forward and 8 backward; two passes over memory each, on all cores (TF's own
@@ -15,6 +15,7 @@
 //   act(z) = z > 0 ? z : slope * z   (slope 1: none, 0: ReLU, 0.2: LeakyReLU)
 //   DtReflectPad(x: [N,H,W,C]) -> [N,H+2p,W+2p,C], PyTorch's ReflectionPad2d(p)
 //   DtReflectPadGrad(dy) -> dx: each padded value added back onto the one it copies
+//   DtShiftSum(z) -> y and its gradient: the column shifts of a conv into few channels
 #include <node_api.h>
 #include <sched.h>
 
@@ -145,24 +146,26 @@ bool GetShape(TF_Tensor* t, Shape* s) {
 
 struct Attrs {
   float slope = 0, eps = 0;
-  int32_t pad = 0;
+  int32_t size = 0;  // "pad" or "taps"
 };
 
-// Reads the attributes an op declares ("slope", "epsilon", "pad"); a missing one fails the kernel's construction.
-Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, bool pad) {
+// Reads the attributes an op declares ("slope", "epsilon", one int named
+// int_attr); a missing one fails the kernel's construction.
+Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char* int_attr) {
   auto* a = new Attrs();
   TF_Status* status = TF_NewStatus();
   if (slope) TF_OpKernelConstruction_GetAttrFloat(ctx, "slope", &a->slope, status);
   if (eps && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "epsilon", &a->eps, status);
-  if (pad && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, "pad", &a->pad, status);
+  if (int_attr && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, int_attr, &a->size, status);
   if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
   TF_DeleteStatus(status);
   return a;
 }
 
-void* CreateNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, false); }
-void* CreateNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, false); }
-void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, true); }
+void* CreateNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr); }
+void* CreateNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr); }
+void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "pad"); }
+void* CreateShiftSum(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "taps"); }
 
 void DeleteKernel(void* a) { delete static_cast<Attrs*>(a); }
 
@@ -429,7 +432,7 @@ void PadGradRow(const float* dy, float* dx, const PadShape& s, int64_t p, int64_
 
 // DtReflectPad (grad false) or DtReflectPadGrad: one input, one output whose rows are split over the pool.
 void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
-  const int64_t p = static_cast<Attrs*>(kernel)->pad;
+  const int64_t p = static_cast<Attrs*>(kernel)->size;
   TF_Status* status = TF_NewStatus();
   TF_Tensor* in = nullptr;
   TF_GetInput(ctx, 0, &in, status);
@@ -464,6 +467,68 @@ void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
 
 void ComputePad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, false); }
 void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, true); }
+
+// DtShiftSum (grad false): z [N, H, W + k - 1, k * o] -> y [N, H, W, o], y[.., x, q] = sum over j < k of z[.., x + j, j * o + q]
+// (the column shifts of a k-wide kernel computed as a k x 1 conv into k * o channels);
+// DtShiftSumGrad: dy -> dz, dz[.., x + j, j * o + q] = dy[.., x, q], 0 where no x reads it.
+void ComputeShiftSumOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
+  const int64_t k = static_cast<Attrs*>(kernel)->size;
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in = nullptr;
+  TF_GetInput(ctx, 0, &in, status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (TF_NumDims(in) != 4 || TF_TensorType(in) != TF_FLOAT || k < 1 || (!grad && (TF_Dim(in, 3) % k != 0 || TF_Dim(in, 2) < k))) {
+    Fail(ctx, grad ? "DtShiftSumGrad takes a float32 [N, H, W, C] tensor and taps >= 1"
+                   : "DtShiftSum takes a float32 [N, H, W, taps * C] tensor with W >= taps");
+  } else {
+    const int64_t n = TF_Dim(in, 0), h = TF_Dim(in, 1);
+    const int64_t o = grad ? TF_Dim(in, 3) : TF_Dim(in, 3) / k;
+    const int64_t w = grad ? TF_Dim(in, 2) : TF_Dim(in, 2) - k + 1;  // the sum's width
+    const int64_t wz = w + k - 1;
+    const int64_t dims[4] = {n, h, grad ? wz : w, grad ? k * o : o};
+    const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
+    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* src = static_cast<const float*>(TF_TensorData(in));
+      float* dst = static_cast<float*>(TF_TensorData(out));
+      const int64_t rows = n * h;
+      const int parts = PartsFor(count);
+      pool().Run(parts, [&](int part) {
+        int64_t b, e;
+        Split(rows, part, parts, &b, &e);
+        for (int64_t r = b; r < e; r++) {
+          if (grad) {
+            const float* dy = src + r * w * o;
+            float* dz = dst + r * wz * k * o;
+            std::fill_n(dz, wz * k * o, 0.0f);
+            for (int64_t x = 0; x < w; x++) {
+              for (int64_t j = 0; j < k; j++) std::copy_n(dy + x * o, o, dz + (x + j) * k * o + j * o);
+            }
+          } else {
+            const float* z = src + r * wz * k * o;
+            float* y = dst + r * w * o;
+            for (int64_t x = 0; x < w; x++) {
+              for (int64_t q = 0; q < o; q++) {
+                float sum = z[x * k * o + q];
+                for (int64_t j = 1; j < k; j++) sum += z[(x + j) * k * o + j * o + q];
+                y[x * o + q] = sum;
+              }
+            }
+          }
+        }
+      });
+    }
+    TF_DeleteTensor(out);
+  }
+  TF_DeleteTensor(in);
+  TF_DeleteStatus(status);
+}
+
+void ComputeShiftSum(void* kernel, TF_OpKernelContext* ctx) { ComputeShiftSumOp(kernel, ctx, false); }
+void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) { ComputeShiftSumOp(kernel, ctx, true); }
 
 // Registers an op and its CPU kernel; returns an error message or nullptr.
 const char* Register(const char* name, const std::vector<const char*>& inputs, const std::vector<const char*>& outputs,
@@ -500,6 +565,8 @@ NAPI_MODULE_INIT() {
   }
   if (!error) error = Register("DtReflectPad", {"x: float"}, {"y: float"}, {"pad: int"}, CreatePad, ComputePad);
   if (!error) error = Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad);
+  if (!error) error = Register("DtShiftSum", {"z: float"}, {"y: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSum);
+  if (!error) error = Register("DtShiftSumGrad", {"dy: float"}, {"dz: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSumGrad);
   if (error) {
     napi_throw_error(env, nullptr, error);
     return nullptr;

@@ -151,7 +151,7 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     assert.ok(hasDtKernels(), dtKernelsStatus().why);
   });
 
-  test('split across threads, they equal the portable ops: instance norm (+ bias, activation) and reflection padding, values and gradients', async (t) => {
+  test('split across threads, they equal the portable ops: instance norm (+ bias, activation), reflection padding, the few-channel conv\'s shifted sum; values and gradients', async (t) => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
     const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0]);
@@ -185,7 +185,21 @@ describe('native kernels (native/dt_kernels.cc)', () => {
         assert.ok(err < 1e-6, `reflectPad ${p} ${shape.join('x')}: gradient off by ${err}`);
       });
     }
-    t.diagnostic(`native instance norm against the portable ops: worst relative difference ${worst.toExponential(2)}`);
+    // A 7x7 conv into 3 channels (conv2dFewOutputs: a 7x1 conv into 21 channels, then the native shifted sum) against TF's Conv2D.
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 70, 70, 32], 0, 1, 'float32', 6) as tf.Tensor4D;
+      const w = tf.randomNormal([7, 7, 32, 3], 0, 0.1, 'float32', 7) as tf.Tensor4D;
+      const probe = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 8);
+      const loss = (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), probe));
+      const ours = (a: tf.Tensor4D, b: tf.Tensor4D) => conv2d(a, b, { stride: 1, pad: 0 });
+      const tfs = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, 1, 'valid');
+      const [ox, ow] = tf.grads(loss(ours))([x, w]);
+      const [tx, tw] = tf.grads(loss(tfs))([x, w]);
+      const errs = [maxRel(ours(x, w), tfs(x, w)), maxRel(ox, tx), maxRel(ow, tw)];
+      assert.ok(errs.every((e) => e < 1e-5), `7x7 conv into 3 channels: errors ${errs}`);
+      worst = Math.max(worst, ...errs);
+    });
+    t.diagnostic(`native kernels against the portable ops / TF's: worst relative difference ${worst.toExponential(2)}`);
   });
 });
 

@@ -250,6 +250,25 @@ export function dtReflectPadGrad(dy: tf.Tensor4D, pad: number): tf.Tensor4D {
   return tf.engine().runKernel(REFLECT_PAD_GRAD, { dy }, { pad }) as tf.Tensor4D;
 }
 
+const SHIFT_SUM = 'DT_ShiftSum';
+const SHIFT_SUM_GRAD = 'DT_ShiftSumGrad';
+
+registerNative<{ taps: number }>(SHIFT_SUM, (nb, { z }, { taps }) =>
+  nb.executeSingleOutput('DtShiftSum', [{ name: 'taps', type: nb.binding.TF_ATTR_INT, value: taps }], [z]));
+
+registerNative<{ taps: number }>(SHIFT_SUM_GRAD, (nb, { dy }, { taps }) =>
+  nb.executeSingleOutput('DtShiftSumGrad', [{ name: 'taps', type: nb.binding.TF_ATTR_INT, value: taps }], [dy]));
+
+/** z [N, H, W + k - 1, k·o] -> [N, H, W, o]: the sum over j < k of z's columns j.. shifted by j, channels j·o.. . Callers check hasDtKernels(). */
+export function dtShiftSum(z: tf.Tensor4D, taps: number): tf.Tensor4D {
+  return tf.engine().runKernel(SHIFT_SUM, { z }, { taps }) as tf.Tensor4D;
+}
+
+/** Its gradient: dy copied back to every column and channel block it summed. */
+export function dtShiftSumGrad(dy: tf.Tensor4D, taps: number): tf.Tensor4D {
+  return tf.engine().runKernel(SHIFT_SUM_GRAD, { dy }, { taps }) as tf.Tensor4D;
+}
+
 /** Where `npm run build` puts the addon: dist/ beside the bundled server, or from the sources (tests, bench). */
 const DT_KERNELS_FILES = [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node')];
 
