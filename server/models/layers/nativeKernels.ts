@@ -286,7 +286,7 @@ export function dtKernelsStatus(): { loaded: boolean; why: string } {
   if (!dtKernels) {
     const file = DT_KERNELS_FILES.find((f) => existsSync(f));
     if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') dtKernels = { loaded: false, why: 'turned off by DOMAIN_TRANSLATOR_NATIVE_KERNELS=0' };
-    else if (!file) dtKernels = { loaded: false, why: 'dt_kernels.node is not built (npm run build builds it where tfjs-node is installed)' };
+    else if (!file) dtKernels = { loaded: false, why: 'not part of this installation (built from source by npm run build where tfjs-node is installed); portable ops run instead' };
     else {
       try {
         require(file);
