@@ -381,8 +381,8 @@ struct PadShape {
   int64_t n, h, w, c, ph, pw;
 };
 
+// From a float32 4-D tensor, padded or not; false if the sides are not larger than p.
 bool GetPadShape(TF_Tensor* t, int64_t p, bool padded, PadShape* s) {
-  if (TF_NumDims(t) != 4 || TF_TensorType(t) != TF_FLOAT) return false;
   s->n = TF_Dim(t, 0);
   s->c = TF_Dim(t, 3);
   const int64_t d = padded ? -2 * p : 0;
@@ -430,20 +430,20 @@ void PadGradRow(const float* dy, float* dx, const PadShape& s, int64_t p, int64_
   if (y <= s.h - 2 && y >= s.h - 1 - p) FoldRow(img + (2 * (s.h - 1) - y + p) * s.pw * s.c, dst, p, s.w, s.c);
 }
 
-// DtReflectPad (grad false) or DtReflectPadGrad: one input, one output whose rows are split over the pool.
-void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
-  const int64_t p = static_cast<Attrs*>(kernel)->size;
+// An op of one float input and one float output: `shape` checks the input and
+// sets the output's [N, H, W, C] (false: the op fails with `error`), then
+// row(src, dst, r) writes output row r of N * H, rows split over the pool.
+template <typename ShapeFn, typename RowFn>
+void RunRowOp(TF_OpKernelContext* ctx, const char* error, ShapeFn shape, RowFn row) {
   TF_Status* status = TF_NewStatus();
   TF_Tensor* in = nullptr;
   TF_GetInput(ctx, 0, &in, status);
-  PadShape s;
+  int64_t dims[4];
   if (TF_GetCode(status) != TF_OK) {
     TF_OpKernelContext_Failure(ctx, status);
-  } else if (!GetPadShape(in, p, grad, &s)) {
-    Fail(ctx, grad ? "DtReflectPadGrad takes a float32 [N, H + 2p, W + 2p, C] tensor with H and W larger than the padding p"
-                   : "DtReflectPad takes a float32 [N, H, W, C] tensor with H and W larger than the padding");
+  } else if (TF_NumDims(in) != 4 || TF_TensorType(in) != TF_FLOAT || !shape(in, dims)) {
+    Fail(ctx, error);
   } else {
-    const int64_t dims[4] = {s.n, grad ? s.h : s.ph, grad ? s.w : s.pw, s.c};
     const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
     TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
     if (TF_GetCode(status) != TF_OK) {
@@ -456,7 +456,7 @@ void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
       pool().Run(parts, [&](int part) {
         int64_t b, e;
         Split(rows, part, parts, &b, &e);
-        for (int64_t r = b; r < e; r++) grad ? PadGradRow(src, dst, s, p, r) : PadRow(src, dst, s, p, r);
+        for (int64_t r = b; r < e; r++) row(src, dst, r);
       });
     }
     TF_DeleteTensor(out);
@@ -465,70 +465,75 @@ void ComputePadOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
   TF_DeleteStatus(status);
 }
 
-void ComputePad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, false); }
-void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) { ComputePadOp(kernel, ctx, true); }
+void ComputePad(void* kernel, TF_OpKernelContext* ctx) {
+  const int64_t p = static_cast<Attrs*>(kernel)->size;
+  PadShape s;
+  RunRowOp(ctx, "DtReflectPad takes a float32 [N, H, W, C] tensor with H and W larger than the padding",
+           [&](TF_Tensor* x, int64_t* dims) {
+             if (!GetPadShape(x, p, false, &s)) return false;
+             dims[0] = s.n, dims[1] = s.ph, dims[2] = s.pw, dims[3] = s.c;
+             return true;
+           },
+           [&](const float* x, float* y, int64_t r) { PadRow(x, y, s, p, r); });
+}
 
-// DtShiftSum (grad false): z [N, H, W + k - 1, k * o] -> y [N, H, W, o], y[.., x, q] = sum over j < k of z[.., x + j, j * o + q]
-// (the column shifts of a k-wide kernel computed as a k x 1 conv into k * o channels);
-// DtShiftSumGrad: dy -> dz, dz[.., x + j, j * o + q] = dy[.., x, q], 0 where no x reads it.
-void ComputeShiftSumOp(void* kernel, TF_OpKernelContext* ctx, bool grad) {
+void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const int64_t p = static_cast<Attrs*>(kernel)->size;
+  PadShape s;
+  RunRowOp(ctx, "DtReflectPadGrad takes a float32 [N, H + 2p, W + 2p, C] tensor with H and W larger than the padding p",
+           [&](TF_Tensor* dy, int64_t* dims) {
+             if (!GetPadShape(dy, p, true, &s)) return false;
+             dims[0] = s.n, dims[1] = s.h, dims[2] = s.w, dims[3] = s.c;
+             return true;
+           },
+           [&](const float* dy, float* dx, int64_t r) { PadGradRow(dy, dx, s, p, r); });
+}
+
+// DtShiftSum: z [N, H, W + k - 1, k * o] -> y [N, H, W, o], y[.., x, q] = sum over j < k of z[.., x + j, j * o + q]
+// (the column shifts of a k-wide kernel computed as a k x 1 conv into k * o channels).
+void ComputeShiftSum(void* kernel, TF_OpKernelContext* ctx) {
   const int64_t k = static_cast<Attrs*>(kernel)->size;
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in = nullptr;
-  TF_GetInput(ctx, 0, &in, status);
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (TF_NumDims(in) != 4 || TF_TensorType(in) != TF_FLOAT || k < 1 || (!grad && (TF_Dim(in, 3) % k != 0 || TF_Dim(in, 2) < k))) {
-    Fail(ctx, grad ? "DtShiftSumGrad takes a float32 [N, H, W, C] tensor and taps >= 1"
-                   : "DtShiftSum takes a float32 [N, H, W, taps * C] tensor with W >= taps");
-  } else {
-    const int64_t n = TF_Dim(in, 0), h = TF_Dim(in, 1);
-    const int64_t o = grad ? TF_Dim(in, 3) : TF_Dim(in, 3) / k;
-    const int64_t w = grad ? TF_Dim(in, 2) : TF_Dim(in, 2) - k + 1;  // the sum's width
-    const int64_t wz = w + k - 1;
-    const int64_t dims[4] = {n, h, grad ? wz : w, grad ? k * o : o};
-    const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
-    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* src = static_cast<const float*>(TF_TensorData(in));
-      float* dst = static_cast<float*>(TF_TensorData(out));
-      const int64_t rows = n * h;
-      const int parts = PartsFor(count);
-      pool().Run(parts, [&](int part) {
-        int64_t b, e;
-        Split(rows, part, parts, &b, &e);
-        for (int64_t r = b; r < e; r++) {
-          if (grad) {
-            const float* dy = src + r * w * o;
-            float* dz = dst + r * wz * k * o;
-            std::fill_n(dz, wz * k * o, 0.0f);
-            for (int64_t x = 0; x < w; x++) {
-              for (int64_t j = 0; j < k; j++) std::copy_n(dy + x * o, o, dz + (x + j) * k * o + j * o);
-            }
-          } else {
-            const float* z = src + r * wz * k * o;
-            float* y = dst + r * w * o;
-            for (int64_t x = 0; x < w; x++) {
-              for (int64_t q = 0; q < o; q++) {
-                float sum = z[x * k * o + q];
-                for (int64_t j = 1; j < k; j++) sum += z[(x + j) * k * o + j * o + q];
-                y[x * o + q] = sum;
-              }
-            }
-          }
-        }
-      });
-    }
-    TF_DeleteTensor(out);
-  }
-  TF_DeleteTensor(in);
-  TF_DeleteStatus(status);
+  int64_t w = 0, o = 0;
+  RunRowOp(ctx, "DtShiftSum takes a float32 [N, H, W, taps * C] tensor with W >= taps >= 1",
+           [&](TF_Tensor* z, int64_t* dims) {
+             if (k < 1 || TF_Dim(z, 3) % k != 0 || TF_Dim(z, 2) < k) return false;
+             o = TF_Dim(z, 3) / k, w = TF_Dim(z, 2) - k + 1;
+             dims[0] = TF_Dim(z, 0), dims[1] = TF_Dim(z, 1), dims[2] = w, dims[3] = o;
+             return true;
+           },
+           [&](const float* zd, float* yd, int64_t r) {
+             const float* z = zd + r * (w + k - 1) * k * o;
+             float* y = yd + r * w * o;
+             for (int64_t x = 0; x < w; x++) {
+               for (int64_t q = 0; q < o; q++) {
+                 float sum = z[x * k * o + q];
+                 for (int64_t j = 1; j < k; j++) sum += z[(x + j) * k * o + j * o + q];
+                 y[x * o + q] = sum;
+               }
+             }
+           });
 }
 
-void ComputeShiftSum(void* kernel, TF_OpKernelContext* ctx) { ComputeShiftSumOp(kernel, ctx, false); }
-void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) { ComputeShiftSumOp(kernel, ctx, true); }
+// DtShiftSumGrad: dy [N, H, W, o] -> dz [N, H, W + k - 1, k * o], dz[.., x + j, j * o + q] = dy[.., x, q], 0 where no x reads it.
+void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const int64_t k = static_cast<Attrs*>(kernel)->size;
+  int64_t w = 0, o = 0;
+  RunRowOp(ctx, "DtShiftSumGrad takes a float32 [N, H, W, C] tensor and taps >= 1",
+           [&](TF_Tensor* dy, int64_t* dims) {
+             if (k < 1) return false;
+             o = TF_Dim(dy, 3), w = TF_Dim(dy, 2);
+             dims[0] = TF_Dim(dy, 0), dims[1] = TF_Dim(dy, 1), dims[2] = w + k - 1, dims[3] = k * o;
+             return true;
+           },
+           [&](const float* dyd, float* dzd, int64_t r) {
+             const float* dy = dyd + r * w * o;
+             float* dz = dzd + r * (w + k - 1) * k * o;
+             std::fill_n(dz, (w + k - 1) * k * o, 0.0f);
+             for (int64_t x = 0; x < w; x++) {
+               for (int64_t j = 0; j < k; j++) std::copy_n(dy + x * o, o, dz + (x + j) * k * o + j * o);
+             }
+           });
+}
 
 // Registers an op and its CPU kernel; returns an error message or nullptr.
 const char* Register(const char* name, const std::vector<const char*>& inputs, const std::vector<const char*>& outputs,

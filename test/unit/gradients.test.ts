@@ -9,7 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
-import { dtKernelsStatus, hasDtKernels, hasOneDnn } from '../../server/models/layers/nativeKernels';
+import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtShiftSum, hasDtKernels, hasOneDnn } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -149,6 +149,18 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
     assert.ok(hasDtKernels(), dtKernelsStatus().why);
+  });
+
+  test('refuse bad input with a message naming the op and what it takes', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      assert.throws(() => dtReflectPad(tf.zeros([1, 3, 3, 2]), 3), /DtReflectPad takes a float32 \[N, H, W, C\] tensor with H and W larger than the padding/);
+      assert.throws(() => dtShiftSum(tf.zeros([1, 4, 4, 5]), 2), /DtShiftSum takes a float32 \[N, H, W, taps \* C\] tensor/);
+      assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
+    });
+    assert.equal(tf.memory().numTensors, before);
   });
 
   test('split across threads, they equal the portable ops: instance norm (+ bias, activation), reflection padding, the few-channel conv\'s shifted sum; values and gradients', async (t) => {
