@@ -34,18 +34,25 @@ export function convAt(params: Params, key: string, x: tf.Tensor4D, opts: ConvOp
 }
 
 /**
- * convAt then normAt. Before instance norm the convolution's bias goes into
+ * `layer` (a conv or transposed conv given its weight and bias) at `convKey`,
+ * then normAt at `normKey`. Before instance norm the layer's bias goes into
  * the norm op (one addition and one bias-gradient sum fewer where it runs natively).
  */
-export function convNormAt(params: Params, convKey: string, x: tf.Tensor4D, opts: ConvOptions, normKey: string, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
-  if (norm !== 'instance') return normAt(params, normKey, convAt(params, convKey, x, opts), norm, mode, slope);
-  return instanceNormAct(conv2d(x, param(params, `${convKey}.weight`) as tf.Tensor4D, opts), slope, params.get(`${convKey}.bias`) as tf.Tensor1D | undefined);
+function layerNormAt(params: Params, convKey: string, layer: (w: tf.Tensor4D, bias?: tf.Tensor1D) => tf.Tensor4D, normKey: string, norm: NormKind, mode: ForwardMode, slope: number): tf.Tensor4D {
+  const w = param(params, `${convKey}.weight`) as tf.Tensor4D;
+  const bias = params.get(`${convKey}.bias`) as tf.Tensor1D | undefined;
+  if (norm === 'instance') return instanceNormAct(layer(w), slope, bias);
+  return normAt(params, normKey, layer(w, bias), norm, mode, slope);
 }
 
-/** convTransposeAt then normAt, the bias passed on as in convNormAt. */
+/** convAt then normAt (and its activation). */
+export function convNormAt(params: Params, convKey: string, x: tf.Tensor4D, opts: ConvOptions, normKey: string, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
+  return layerNormAt(params, convKey, (w, bias) => conv2d(x, w, opts, bias), normKey, norm, mode, slope);
+}
+
+/** convTransposeAt then normAt (and its activation). */
 export function convTransposeNormAt(params: Params, convKey: string, x: tf.Tensor4D, opts: ConvTransposeOptions, normKey: string, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
-  if (norm !== 'instance') return normAt(params, normKey, convTransposeAt(params, convKey, x, opts), norm, mode, slope);
-  return instanceNormAct(convTranspose2d(x, param(params, `${convKey}.weight`) as tf.Tensor4D, opts), slope, params.get(`${convKey}.bias`) as tf.Tensor1D | undefined);
+  return layerNormAt(params, convKey, (w, bias) => convTranspose2d(x, w, opts, bias), normKey, norm, mode, slope);
 }
 
 /** nn.ConvTranspose2d at `key`. */
