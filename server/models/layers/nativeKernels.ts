@@ -231,43 +231,22 @@ export function dtInstanceNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, bias: tf.Ten
   return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, x, bias, mean, rstd }, { slope }) as [tf.Tensor4D, tf.Tensor1D];
 }
 
-const REFLECT_PAD = 'DT_ReflectPad';
-const REFLECT_PAD_GRAD = 'DT_ReflectPadGrad';
-
-registerNative<{ pad: number }>(REFLECT_PAD, (nb, { x }, { pad }) =>
-  nb.executeSingleOutput('DtReflectPad', [{ name: 'pad', type: nb.binding.TF_ATTR_INT, value: pad }], [x]));
-
-registerNative<{ pad: number }>(REFLECT_PAD_GRAD, (nb, { dy }, { pad }) =>
-  nb.executeSingleOutput('DtReflectPadGrad', [{ name: 'pad', type: nb.binding.TF_ATTR_INT, value: pad }], [dy]));
-
-/** ReflectionPad2d(pad) of NHWC x. Callers check hasDtKernels(). */
-export function dtReflectPad(x: tf.Tensor4D, pad: number): tf.Tensor4D {
-  return tf.engine().runKernel(REFLECT_PAD, { x }, { pad }) as tf.Tensor4D;
+/** Registers an op of dt_kernels.cc with one input and one int attribute; returns its runner (callers check hasDtKernels()). */
+function dtIntOp(op: string, attr: 'pad' | 'taps'): (x: tf.Tensor4D, value: number) => tf.Tensor4D {
+  const kernelName = `DT_${op}`;
+  registerNative<Record<string, number>>(kernelName, (nb, { x }, attrs) =>
+    nb.executeSingleOutput(op, [{ name: attr, type: nb.binding.TF_ATTR_INT, value: attrs[attr] }], [x]));
+  return (x, value) => tf.engine().runKernel(kernelName, { x }, { [attr]: value }) as tf.Tensor4D;
 }
 
+/** ReflectionPad2d(pad) of NHWC x. */
+export const dtReflectPad = dtIntOp('DtReflectPad', 'pad');
 /** Its gradient: dy folded back onto the values the padding copies. */
-export function dtReflectPadGrad(dy: tf.Tensor4D, pad: number): tf.Tensor4D {
-  return tf.engine().runKernel(REFLECT_PAD_GRAD, { dy }, { pad }) as tf.Tensor4D;
-}
-
-const SHIFT_SUM = 'DT_ShiftSum';
-const SHIFT_SUM_GRAD = 'DT_ShiftSumGrad';
-
-registerNative<{ taps: number }>(SHIFT_SUM, (nb, { z }, { taps }) =>
-  nb.executeSingleOutput('DtShiftSum', [{ name: 'taps', type: nb.binding.TF_ATTR_INT, value: taps }], [z]));
-
-registerNative<{ taps: number }>(SHIFT_SUM_GRAD, (nb, { dy }, { taps }) =>
-  nb.executeSingleOutput('DtShiftSumGrad', [{ name: 'taps', type: nb.binding.TF_ATTR_INT, value: taps }], [dy]));
-
-/** z [N, H, W + k - 1, k·o] -> [N, H, W, o]: the sum over j < k of z's columns j.. shifted by j, channels j·o.. . Callers check hasDtKernels(). */
-export function dtShiftSum(z: tf.Tensor4D, taps: number): tf.Tensor4D {
-  return tf.engine().runKernel(SHIFT_SUM, { z }, { taps }) as tf.Tensor4D;
-}
-
+export const dtReflectPadGrad = dtIntOp('DtReflectPadGrad', 'pad');
+/** z [N, H, W + k - 1, k·o] -> [N, H, W, o]: the sum over j < k (taps) of z's columns shifted by j, channels j·o.. . */
+export const dtShiftSum = dtIntOp('DtShiftSum', 'taps');
 /** Its gradient: dy copied back to every column and channel block it summed. */
-export function dtShiftSumGrad(dy: tf.Tensor4D, taps: number): tf.Tensor4D {
-  return tf.engine().runKernel(SHIFT_SUM_GRAD, { dy }, { taps }) as tf.Tensor4D;
-}
+export const dtShiftSumGrad = dtIntOp('DtShiftSumGrad', 'taps');
 
 /** Where `npm run build` puts the addon: dist/ beside the bundled server, or from the sources (tests, bench). */
 const DT_KERNELS_FILES = [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node')];
