@@ -44,16 +44,22 @@ export interface RunResult {
 }
 
 /**
- * Images per generator call, at 256x256 (fewer for bigger images, by pixel
- * count). A batch reads the weights once for all its images: unet_256 (218 MB
- * of weights) went from 9.2 to 14.6 images/s (generator alone) at 4 and 16.9
- * at 8, for 0.75 GB more memory; resnet_9blocks (compute-bound) from 2.0 to
- * 2.2 at 2 and no further at 4 (scratch runs of Generator.apply, tfjs-node).
+ * Images per generator call at 256x256. A batch reads the weights once for all
+ * its images: unet_256 (218 MB of weights) went from 9.2 to 14.6 images/s
+ * (generator alone) at 4 and 16.9 at 8, for 0.75 GB more memory;
+ * resnet_9blocks (compute-bound) from 2.0 to 2.2 at 2 and no further at 4
+ * (scratch runs of Generator.apply, tfjs-node).
  */
-export function batchSize(architecture: string, width: number, height: number): number {
-  const atSide256 = architecture.startsWith('unet') ? 8 : 2;
-  return Math.max(1, Math.min(atSide256, Math.floor((atSide256 * 256 * 256) / (width * height))));
+function maxBatch(architecture: string): number {
+  return architecture.startsWith('unet') ? 8 : 2;
 }
+
+/** Images per generator call at this size: maxBatch at 256x256, fewer for bigger images, by pixel count. */
+export function batchSize(architecture: string, width: number, height: number): number {
+  const most = maxBatch(architecture);
+  return Math.max(1, Math.min(most, Math.floor((most * 256 * 256) / (width * height))));
+}
+
 const PROGRESS_INTERVAL_MS = 100;
 
 type Prepared = { ok: true; pixels: Pixels; width: number; height: number } | { ok: false; reason: string };
@@ -130,9 +136,9 @@ export async function runTranslation(generator: ImageGenerator, model: ModelSumm
   const translated: TranslatedItem[] = [];
   const unreadable: SkippedItem[] = [];
   const writes: Promise<TranslatedItem>[] = [];
-  const maxBatch = batchSize(model.architecture, 1, 1);
+  const most = maxBatch(model.architecture);
   // Decoding stays a batch and two images ahead of the generator.
-  const lookahead = maxBatch + 2;
+  const lookahead = most + 2;
   const prepared: (Promise<Prepared> | undefined)[] = [];
   const startPrepare = (i: number) => {
     if (i < files.length) prepared[i] = prepare(files[i], model);
@@ -190,7 +196,7 @@ export async function runTranslation(generator: ImageGenerator, model: ModelSumm
       writes.push(writePng(out, file, size).then(() => ({ input, output: file, width: size?.width ?? out.width, height: size?.height ?? out.height })));
     }
     // The previous batch's PNGs are encoded while this batch's are queued.
-    while (writes.length > maxBatch) translated.push(await writes.shift()!);
+    while (writes.length > most) translated.push(await writes.shift()!);
     report(false);
   };
 
