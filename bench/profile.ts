@@ -3,11 +3,14 @@
 // name, or by name and input shapes with BYSHAPE=1. Ops run directly through
 // tfjs-node's binding outside any kernel (the fused Adam) are listed as
 // "native <op>"; wall minus all of these is the JavaScript between them.
+// "cores" is CPU time over wall time per kernel; CHOICES=1 also lists the
+// gradient formulation fastest() chose for each convolution shape.
 //   node --import tsx bench/profile.ts cyclegan resnet_6blocks 32 64
 //   BYSHAPE=1 TOP=40 node --import tsx bench/profile.ts pix2pix unet_256 64 256
 import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
 import { initBackend } from '../server/backend';
+import { fastestChoices } from '../server/models/layers/fastest';
 import { resolveOptions } from '../server/options/options';
 import { CycleGanTrainer } from '../server/train/cycleGan';
 import { Pix2PixTrainer } from '../server/train/pix2pix';
@@ -34,13 +37,18 @@ function convGflop(kernel: string, args: KernelArgs, result: unknown): number {
 const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], process.argv[3] as TrainRequest['netG'], Number(process.argv[4]), Number(process.argv[5])];
 (async () => {
   await initBackend();
-  const stats = new Map<string, { n: number; ms: number; gflop: number }>();
+  const stats = new Map<string, { n: number; ms: number; cpu: number; gflop: number }>();
   let on = false;
   let inKernel = false;
-  const add = (key: string, ms: number, gflop = 0) => {
-    const s = stats.get(key) ?? { n: 0, ms: 0, gflop: 0 };
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  const add = (key: string, ms: number, cpu: number, gflop = 0) => {
+    const s = stats.get(key) ?? { n: 0, ms: 0, cpu: 0, gflop: 0 };
     s.n++;
     s.ms += ms;
+    s.cpu += cpu;
     s.gflop += gflop;
     stats.set(key, s);
   };
@@ -51,9 +59,9 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
   if (binding?.executeOp) {
     const timed = (name: string, ...rest: unknown[]) => {
       if (!on || inKernel) return binding.executeOp(name, ...rest);
-      const t = performance.now();
+      const [t, c] = [performance.now(), cpuMs()];
       const r = binding.executeOp(name, ...rest);
-      add(`native ${name}`, performance.now() - t);
+      add(`native ${name}`, performance.now() - t, cpuMs() - c);
       return r;
     };
     backend.binding = Object.defineProperty(Object.create(binding) as Binding, 'executeOp', { value: timed });
@@ -62,7 +70,7 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
     const f = k.kernelFunc as unknown as KernelFn;
     (k as unknown as { kernelFunc: KernelFn }).kernelFunc = (args) => {
       if (!on || inKernel) return f(args);
-      const t = performance.now();
+      const [t, c] = [performance.now(), cpuMs()];
       inKernel = true;
       let r: unknown;
       try {
@@ -70,10 +78,10 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
       } finally {
         inKernel = false;
       }
-      const dt = performance.now() - t;
+      const [dt, dc] = [performance.now() - t, cpuMs() - c];
       const shapes = Object.values(args.inputs).map((x) => x?.shape.join('x')).join(',');
       const key = process.env.BYSHAPE ? `${k.kernelName} ${shapes} ${JSON.stringify(args.attrs?.strides ?? '')}` : k.kernelName;
-      add(key, dt, convGflop(k.kernelName, args, r));
+      add(key, dt, dc, convGflop(k.kernelName, args, r));
       return r;
     };
   }
@@ -91,9 +99,10 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
   const wall = (performance.now() - t) / N;
   const cpu = process.cpuUsage(u);
   on = false;
-  let total = 0, count = 0;
-  for (const s of stats.values()) { total += s.ms; count += s.n; }
-  console.log(`wall ${wall.toFixed(0)} ms/step, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(0)} ms/step, kernels and native ops ${(total / N).toFixed(0)} ms in ${count / N} calls`);
+  let total = 0, totalCpu = 0, count = 0;
+  for (const s of stats.values()) { total += s.ms; totalCpu += s.cpu; count += s.n; }
+  console.log(`wall ${wall.toFixed(0)} ms/step, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(0)} ms/step, kernels and native ops ${(total / N).toFixed(0)} ms (cpu ${(totalCpu / N).toFixed(0)} ms) in ${count / N} calls`);
   const rows = [...stats].sort((x, y) => y[1].ms - x[1].ms).slice(0, Number(process.env.TOP ?? 30));
-  for (const [k, s] of rows) console.log(`${(s.ms / N).toFixed(1).padStart(8)} ms ${String(s.n / N).padStart(6)}x ${s.gflop ? `${(s.gflop / (s.ms / 1000)).toFixed(0).padStart(4)} GFLOP/s` : '             '}  ${k}`);
+  if (process.env.CHOICES) for (const [k, c] of fastestChoices()) console.log(`chosen ${c.padEnd(12)} ${k}`);
+  for (const [k, s] of rows) console.log(`${(s.ms / N).toFixed(1).padStart(8)} ms ${(s.cpu / s.ms).toFixed(1).padStart(4)} cores ${String(s.n / N).padStart(6)}x ${s.gflop ? `${(s.gflop / (s.ms / 1000)).toFixed(0).padStart(4)} GFLOP/s` : '             '}  ${k}`);
 })();

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const source = path.join(root, 'native/dt_kernels.cc');
+const sources = ['dt_kernels.cc', 'dt_split_conv.cc'].map((f) => path.join(root, 'native', f));
+const headers = [path.join(root, 'native/dt_common.h')];
 const out = path.join(root, 'dist/dt_kernels.node');
 
 let deps;
@@ -22,7 +23,7 @@ if (!existsSync(path.join(deps, 'include/tensorflow/c/kernels.h')) || !nodeInclu
   console.log(`native kernels: ${nodeInclude ? 'TensorFlow C headers' : "Node's headers (node_api.h)"} not found, skipped`);
   process.exit(0);
 }
-if (existsSync(out) && statSync(out).mtimeMs > statSync(source).mtimeMs) process.exit(0);
+if (existsSync(out) && [...sources, ...headers].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
 try {
   execFileSync('g++', ['--version'], { stdio: 'ignore' });
 } catch {
@@ -33,6 +34,6 @@ try {
 mkdirSync(path.dirname(out), { recursive: true });
 const lib = path.join(deps, 'lib');
 execFileSync('g++', ['-O3', '-std=c++17', '-shared', '-fPIC', '-pthread', '-Wall', '-Wextra',
-  `-I${nodeInclude}`, `-I${path.join(deps, 'include')}`, source, '-o', out,
-  `-L${lib}`, '-ltensorflow_framework', `-Wl,-rpath,${lib}`], { stdio: 'inherit' });
+  `-I${nodeInclude}`, `-I${path.join(deps, 'include')}`, ...sources, '-o', out,
+  `-L${lib}`, '-ltensorflow', '-ltensorflow_framework', `-Wl,-rpath,${lib}`], { stdio: 'inherit' });
 console.log(`native kernels: built ${path.relative(root, out)}`);

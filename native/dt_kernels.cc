@@ -17,107 +17,16 @@
 //   DtReflectPadGrad(dy) -> dx: each padded value added back onto the one it copies
 //   DtShiftSum(z) -> y and its gradient: the column shifts of a conv into few channels
 #include <node_api.h>
-#include <sched.h>
 
-#include <algorithm>
 #include <cmath>
-#include <condition_variable>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <string>
-#include <thread>
-#include <vector>
 
-#include "tensorflow/c/ops.h"
-#include "tensorflow/c/tf_status.h"
-#include "tensorflow/c/tf_tensor.h"
-
-// The kernel API of tensorflow/c/kernels.h (stable C ABI). That header needs
-// platform headers the TensorFlow C library's include folder does not ship,
-// so the functions used here are declared as it declares them.
-extern "C" {
-typedef struct TF_KernelBuilder TF_KernelBuilder;
-typedef struct TF_OpKernelConstruction TF_OpKernelConstruction;
-typedef struct TF_OpKernelContext TF_OpKernelContext;
-TF_KernelBuilder* TF_NewKernelBuilder(const char* op_name, const char* device_name, void* (*create_func)(TF_OpKernelConstruction*),
-                                      void (*compute_func)(void*, TF_OpKernelContext*), void (*delete_func)(void*));
-void TF_RegisterKernelBuilder(const char* kernel_name, TF_KernelBuilder* builder, TF_Status* status);
-void TF_GetInput(TF_OpKernelContext* ctx, int i, TF_Tensor** tensor, TF_Status* status);
-TF_Tensor* TF_AllocateOutput(TF_OpKernelContext* context, int index, TF_DataType dtype, const int64_t* dims, int num_dims, size_t len,
-                             TF_Status* status);
-void TF_OpKernelContext_Failure(TF_OpKernelContext* ctx, TF_Status* status);
-void TF_OpKernelConstruction_Failure(TF_OpKernelConstruction* ctx, TF_Status* status);
-void TF_OpKernelConstruction_GetAttrFloat(TF_OpKernelConstruction* ctx, const char* attr_name, float* val, TF_Status* status);
-void TF_OpKernelConstruction_GetAttrInt32(TF_OpKernelConstruction* ctx, const char* attr_name, int32_t* val, TF_Status* status);
-}
+#include "dt_common.h"
 
 namespace {
 
-// A fixed set of worker threads for one parallel loop at a time (TF runs eager
-// ops one after another, so its own threads are idle meanwhile).
-class Pool {
- public:
-  Pool() {
-    cpu_set_t set;
-    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-    size_ = std::clamp(cpus, 1, 8);
-    for (int i = 1; i < size_; i++) workers_.emplace_back([this, i] { Work(i); });
-  }
-  int size() const { return size_; }
-
-  // Runs f(part) for part in [0, parts), parts <= size(); the caller takes part 0.
-  void Run(int parts, const std::function<void(int)>& f) {
-    if (parts <= 1) {
-      f(0);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      job_ = &f;
-      parts_ = parts;
-      pending_ = parts - 1;
-      generation_++;
-    }
-    start_.notify_all();
-    f(0);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
-  }
-
- private:
-  void Work(int index) {
-    uint64_t seen = 0;
-    for (;;) {
-      const std::function<void(int)>* job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        start_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (index >= parts_) continue;
-        job = job_;
-      }
-      (*job)(index);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
-    }
-  }
-
-  int size_;
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable start_, done_;
-  const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-};
-
-Pool& pool() {
-  // Never destroyed: its threads live as long as the process.
-  static Pool* p = new Pool();
-  return *p;
-}
+using dt::Fail;
+using dt::pool;
+using dt::Split;
 
 // Below this many values per part a second thread costs more than it saves: waking
 // it takes ~30 us (instance norm of 2x32x32x64: 52 us on one thread, 83 on two;
@@ -126,12 +35,6 @@ constexpr int64_t kMinValuesPerPart = 1 << 17;
 
 int PartsFor(int64_t values) {
   return static_cast<int>(std::clamp<int64_t>(values / kMinValuesPerPart, 1, pool().size()));
-}
-
-// Row range [begin, end) of part `part` of `parts` over `rows` rows.
-inline void Split(int64_t rows, int part, int parts, int64_t* begin, int64_t* end) {
-  *begin = rows * part / parts;
-  *end = rows * (part + 1) / parts;
 }
 
 struct Shape {
@@ -171,12 +74,6 @@ void* CreateShiftSum(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false
 
 void DeleteKernel(void* a) { delete static_cast<Attrs*>(a); }
 
-void Fail(TF_OpKernelContext* ctx, const char* message) {
-  TF_Status* status = TF_NewStatus();
-  TF_SetStatus(status, TF_INVALID_ARGUMENT, message);
-  TF_OpKernelContext_Failure(ctx, status);
-  TF_DeleteStatus(status);
-}
 
 // Sums over rows [begin, end) of v = x + b per channel: s1 += v, s2 += v * v.
 __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -537,43 +434,20 @@ void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) {
            });
 }
 
-// Registers an op and its CPU kernel; returns an error message or nullptr.
-const char* Register(const char* name, const std::vector<const char*>& inputs, const std::vector<const char*>& outputs,
-                     const std::vector<const char*>& attrs, void* (*create)(TF_OpKernelConstruction*),
-                     void (*compute)(void*, TF_OpKernelContext*)) {
-  static std::string error;
-  TF_Status* status = TF_NewStatus();
-  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(name);
-  for (const char* i : inputs) TF_OpDefinitionBuilderAddInput(op, i);
-  for (const char* o : outputs) TF_OpDefinitionBuilderAddOutput(op, o);
-  for (const char* a : attrs) TF_OpDefinitionBuilderAddAttr(op, a);
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    TF_KernelBuilder* kernel = TF_NewKernelBuilder(name, "CPU", create, compute, DeleteKernel);
-    TF_RegisterKernelBuilder(name, kernel, status);
-  }
-  const char* result = nullptr;
-  if (TF_GetCode(status) != TF_OK) {
-    error = std::string(name) + ": " + TF_Message(status);
-    result = error.c_str();
-  }
-  TF_DeleteStatus(status);
-  return result;
-}
-
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  const char* error = Register("DtInstanceNorm", {"x: float", "bias: float"}, {"y: float", "mean: float", "rstd: float"},
-                               {"slope: float", "epsilon: float"}, CreateNorm, ComputeNorm);
+  const char* error = dt::Register("DtInstanceNorm", {"x: float", "bias: float"}, {"y: float", "mean: float", "rstd: float"},
+                               {"slope: float", "epsilon: float"}, CreateNorm, ComputeNorm, DeleteKernel);
   if (!error) {
-    error = Register("DtInstanceNormGrad", {"dy: float", "x: float", "bias: float", "mean: float", "rstd: float"}, {"dx: float", "dbias: float"},
-                     {"slope: float"}, CreateNormGrad, ComputeNormGrad);
+    error = dt::Register("DtInstanceNormGrad", {"dy: float", "x: float", "bias: float", "mean: float", "rstd: float"}, {"dx: float", "dbias: float"},
+                     {"slope: float"}, CreateNormGrad, ComputeNormGrad, DeleteKernel);
   }
-  if (!error) error = Register("DtReflectPad", {"x: float"}, {"y: float"}, {"pad: int"}, CreatePad, ComputePad);
-  if (!error) error = Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad);
-  if (!error) error = Register("DtShiftSum", {"z: float"}, {"y: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSum);
-  if (!error) error = Register("DtShiftSumGrad", {"dy: float"}, {"dz: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSumGrad);
+  if (!error) error = dt::Register("DtReflectPad", {"x: float"}, {"y: float"}, {"pad: int"}, CreatePad, ComputePad, DeleteKernel);
+  if (!error) error = dt::Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad, DeleteKernel);
+  if (!error) error = dt::Register("DtShiftSum", {"z: float"}, {"y: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSum, DeleteKernel);
+  if (!error) error = dt::Register("DtShiftSumGrad", {"dy: float"}, {"dz: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSumGrad, DeleteKernel);
+  if (!error) error = dt::RegisterSplitConv();
   if (error) {
     napi_throw_error(env, nullptr, error);
     return nullptr;

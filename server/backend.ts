@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
-import { dtKernelsStatus } from './models/layers/nativeKernels';
+import { dtKernelsInstalled, dtKernelsStatus } from './models/layers/nativeKernels';
 import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -27,6 +27,11 @@ async function tryBackend(name: BackendName): Promise<void> {
     // faults on every op: 75 ms vs 2 ms for an 8M-element Sub); its BFC
     // allocator reuses memory. pix2pix at 256 px: 3.7 -> 1.8 s per iteration.
     process.env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
+    // TF's threads barely speed up the convolutions of small maps (3x3, 128 -> 128
+    // at 16x16: 0.71 ms on two, 0.40 on one); the DtSplit convolutions give each
+    // core its own output rows in a private context with one thread, which
+    // needs a thread pool per context instead of TF's one global pool.
+    if (dtKernelsInstalled()) process.env.TF_OVERRIDE_GLOBAL_THREADPOOL ??= '1';
     // tfjs-node registers the 'tensorflow' backend on the shared tfjs-core when required.
     require('@tensorflow/tfjs-node');
   } else if (name === 'wasm') {

@@ -9,7 +9,8 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
-import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtShiftSum, hasDtKernels, hasOneDnn } from '../../server/models/layers/nativeKernels';
+import { fastest } from '../../server/models/layers/fastest';
+import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -215,6 +216,112 @@ describe('native kernels (native/dt_kernels.cc)', () => {
   });
 });
 
+describe('split convolutions (native/dt_split_conv.cc)', () => {
+  // [x (unpadded), kernel, stride, output channels, padding]: a split inside a sample (batch 1), splits
+  // between and inside samples with whole samples merged (batch 3), stride 2 with TF's asymmetric
+  // 'same', a map too small to split, and rows a strided conv never reads
+  const convs: [[number, number, number, number], number, number, number, number | 'same'][] = [
+    [[1, 16, 16, 128], 3, 1, 128, 1],
+    [[3, 16, 16, 64], 3, 1, 64, 1],
+    [[2, 32, 32, 32], 3, 2, 64, 'same'],
+    [[2, 31, 30, 16], 4, 2, 32, 1],
+    [[1, 5, 5, 8], 3, 1, 8, 0],
+    [[1, 70, 70, 32], 7, 1, 3, 0],
+  ];
+  const pads = (shape: number[], k: number, stride: number, pad: number | 'same'): [[number, number], [number, number], [number, number], [number, number]] => {
+    if (pad !== 'same') return [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+    const same = (side: number) => {
+      const total = Math.max((Math.ceil(side / stride) - 1) * stride + k - side, 0);
+      return [Math.floor(total / 2), total - Math.floor(total / 2)] as [number, number];
+    };
+    return [[0, 0], same(shape[1]), same(shape[2]), [0, 0]];
+  };
+
+  test('run wherever the native kernels do, with TF\'s threads per context', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    assert.ok(splitConvs(), `split convolutions off: ${dtKernelsStatus().why || `TF_OVERRIDE_GLOBAL_THREADPOOL=${process.env.TF_OVERRIDE_GLOBAL_THREADPOOL}`}`);
+  });
+
+  test('Conv2D through the split op equals a float64 convolution, for every padding tfjs passes', async (t) => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    let worst = 0;
+    for (const [shape, k, stride, o, pad] of convs) {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', k);
+      const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', o);
+      const p = pads(shape, k, stride, pad);
+      const padded = tf.pad(x, p);
+      const want = conv2dRef({ shape: padded.shape, data: Float64Array.from(padded.dataSync()) }, { shape: w.shape, data: Float64Array.from(w.dataSync()) }, stride, 0);
+      const got = tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad === 'same' ? 'same' : pad === 0 ? 'valid' : p));
+      assert.deepEqual(got.shape, want.shape);
+      const err = relativeError(got.dataSync(), want.data);
+      assert.ok(err < 1e-5, `${shape.join('x')} k${k} s${stride} pad ${pad} -> ${o}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+      tf.dispose([x, w, padded, got]);
+    }
+    t.diagnostic(`split Conv2D vs float64: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test("their gradients equal TF's own kernels, also split by filter rows and with rows the conv never reads", async (t) => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    // [padded x, k, stride, o]: batch 1 and 3 row splits, 4x4 filters larger than dy (split by filter rows), stride 2 with an unread row
+    const layers: [[number, number, number, number], number, number, number][] = [
+      [[1, 18, 18, 128], 3, 1, 128],
+      [[3, 18, 18, 64], 3, 1, 64],
+      [[2, 10, 10, 256], 4, 1, 512],
+      [[2, 34, 34, 64], 4, 2, 128],
+      [[2, 35, 33, 32], 3, 2, 64],
+      [[1, 70, 70, 32], 7, 1, 21],
+    ];
+    let worst = 0;
+    for (const [shape, k, stride, o] of layers) {
+      const errs = tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', o) as tf.Tensor4D;
+        const dy = tf.randomNormal(tf.conv2d(x, w, stride, 'valid').shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+        return [
+          relativeError(splitFilterGrad(x, dy, w.shape, stride).dataSync(), FILTER_GRADS.native(x, dy, w.shape, stride).dataSync()),
+          relativeError(splitInputGrad(dy, w, shape, stride).dataSync(), INPUT_GRADS.native(dy, w, shape, stride).dataSync()),
+        ];
+      });
+      assert.ok(errs.every((e) => e < 1e-5), `${shape.join('x')} k${k} s${stride} -> ${o}: relative differences dW ${errs[0]}, dx ${errs[1]}`);
+      worst = Math.max(worst, ...errs);
+    }
+    t.diagnostic(`split gradients vs TF's kernels: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test('give the same values on every run (each row range is computed the same way each time)', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    tf.tidy(() => {
+      const x = tf.randomNormal([3, 18, 18, 64], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
+      const dy = tf.randomNormal([3, 16, 16, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const first = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
+      for (let run = 0; run < 20; run++) {
+        const again = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
+        again.forEach((a, i) => assert.deepEqual(a, first[i], `run ${run}, result ${i}`));
+      }
+    });
+  });
+
+  test('refuse shapes that do not fit, with a message naming the op, and leave no tensors behind', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      assert.throws(() => splitFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtSplitConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output/);
+      assert.throws(() => splitInputGrad(tf.zeros([1, 6, 6, 2]), tf.zeros([3, 3, 4, 2]), [1, 9, 9, 4], 1), /DtSplitConv2DBackpropInput: dy's shape must be the 'valid' convolution's output/);
+      // past tfjs-core's own checks, straight to the kernel
+      const conv = () => tf.engine().runKernel('Conv2D', { x: tf.zeros([1, 8, 8, 4]), filter: tf.zeros([3, 3, 5, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC' });
+      assert.throws(conv, /DtSplitConv2D: the filter's input channels must match x's/);
+    });
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
 describe('conv gradient formulations', () => {
   // [input (already padded), kernel, stride, output channels]: small and large maps, strides 1 and 2, few output channels
   const layers: [[number, number, number, number], number, number, number][] = [
@@ -338,6 +445,30 @@ describe('conv gradient formulations', () => {
     assert.equal(chooseInputGrad([1, 2, 2, 1024], [4, 4, 512, 1024], 2), 'native');
     assert.equal(hasOneDnn(), false);
     assert.equal(chooseFilterGrad([3, 32, 32, 128], [3, 3, 128, 128], 1), 'forwardOps');
+  });
+
+  test('fastest() times each formulation on the first call, keeps the faster one, and returns its result', async () => {
+    await useBackend(backends[0]);
+    const x = tf.randomNormal([64, 64, 1, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const runs: string[] = [];
+    const candidates = {
+      slow: () => tf.tidy(() => tf.reshape(Array.from({ length: 200 }, () => tf.matMul(tf.reshape(x, [64, 64]), tf.reshape(x, [64, 64]))).reduce((a, b) => tf.add(a, b)), [64, 64, 1, 1])) as tf.Tensor4D,
+      fast: () => tf.mul(x, 2) as tf.Tensor4D,
+    };
+    const run = (c: keyof typeof candidates) => {
+      runs.push(c);
+      return candidates[c]();
+    };
+    const before = tf.memory().numTensors;
+    const first = fastest('test: slow vs fast', ['slow', 'fast'], run);
+    assert.deepEqual(runs, ['slow', 'fast', 'slow', 'fast', 'slow', 'fast', 'fast']);
+    assert.deepEqual(first.dataSync(), tf.tidy(() => tf.mul(x, 2).dataSync()));
+    runs.length = 0;
+    fastest('test: slow vs fast', ['slow', 'fast'], run).dispose();
+    assert.deepEqual(runs, ['fast'], 'the choice is kept');
+    first.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the timing runs leave no tensors');
+    x.dispose();
   });
 });
 

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { IMAGE_PATCHES, dtShiftSum, dtShiftSumGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad } from './nativeKernels';
+import { fastest } from './fastest';
+import { IMAGE_PATCHES, dtShiftSum, dtShiftSumGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -136,6 +137,8 @@ export const FILTER_GRADS = {
   patches: filterGradByPatches,
   spaceToDepth: filterGradBySpaceToDepth,
   oneDnn: filterGradByOneDnn,
+  /** TF's kernel on a range of output rows per core (native/dt_split_conv.cc), where splitConvs(). */
+  split: (input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number) => splitFilterGrad(input, outGrad, filterShape, stride),
 };
 
 const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
@@ -196,7 +199,10 @@ export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stri
 }
 
 function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
-  return FILTER_GRADS[chooseFilterGrad(outGrad.shape, filterShape, stride)](input, outGrad, filterShape, stride);
+  const chosen = chooseFilterGrad(outGrad.shape, filterShape, stride);
+  // with the split kernels, the faster of them and the rules' choice on this machine
+  const candidates = splitConvs() && chosen !== 'forwardOps' ? [chosen, 'split' as const] : [chosen];
+  return fastest(`dW ${input.shape} ${outGrad.shape} ${filterShape} ${stride}`, candidates, (c) => FILTER_GRADS[c](input, outGrad, filterShape, stride));
 }
 
 /** For each row (output pixel, tap i, tap j) of the column matrix, the input pixel it lands on. */
@@ -274,10 +280,13 @@ function inputGradByForwardConv(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 
 /** The ways to compute a 'valid' convolution's input gradient; all give the same values up to float rounding. */
 export const INPUT_GRADS = {
-  native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
+  native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) =>
+    tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
   forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D) => inputGradByForwardConv(dy, w),
   columns: inputGradByColumns,
   oneDnn: inputGradByOneDnn,
+  /** TF's kernel on a range of dy's rows per core, where splitConvs(). */
+  split: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => splitInputGrad(dy, w, inputShape, stride),
 };
 
 /**
@@ -296,7 +305,9 @@ export function chooseInputGrad(dyShape: Shape4, filterShape: Shape4, stride: nu
 }
 
 function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number): tf.Tensor4D {
-  return INPUT_GRADS[chooseInputGrad(dy.shape, w.shape, stride)](dy, w, inputShape, stride);
+  const chosen = chooseInputGrad(dy.shape, w.shape, stride);
+  const candidates = splitConvs() ? [...new Set([chosen, 'split' as const, ...(stride === 1 ? ['forwardConv' as const] : [])])] : [chosen];
+  return fastest(`dx ${dy.shape} ${w.shape} ${inputShape} ${stride}`, candidates, (c) => INPUT_GRADS[c](dy, w, inputShape, stride));
 }
 
 /** Whether TF's 'same' padding reads the rows PyTorch's zero padding `pad` does: the same output size and top rows. */
@@ -328,7 +339,8 @@ const CONV2D_GRAD: tf.GradConfig = {
     const [n, h, wd, c] = x.shape;
     const padded: Shape4 = [n, h + 2 * p, wd + 2 * p, c];
     // oneDNN pads by itself where 'same' is this padding: no padded copy of x, no cropped copy of dx
-    const same = p > 0 && sameIsPad(h, w.shape[0], stride, p) && sameIsPad(wd, w.shape[1], stride, p);
+    // (with the split kernels, timed against them on the padded shapes instead)
+    const same = p > 0 && !splitConvs() && sameIsPad(h, w.shape[0], stride, p) && sameIsPad(wd, w.shape[1], stride, p);
     return {
       x: () => {
         if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') return oneDnnInputGrad(d, w, x.shape, stride, true);

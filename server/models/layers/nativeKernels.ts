@@ -248,6 +248,78 @@ export const dtShiftSum = dtIntOp('DtShiftSum', 'taps');
 /** Its gradient: dy copied back to every column and channel block it summed. */
 export const dtShiftSumGrad = dtIntOp('DtShiftSumGrad', 'taps');
 
+const SPLIT_INPUT_GRAD = 'DT_SplitConv2DBackpropInput';
+const SPLIT_FILTER_GRAD = 'DT_SplitConv2DBackpropFilter';
+
+registerNative<{ shape: number[]; stride: number }>(SPLIT_INPUT_GRAD, (nb, { dy, filter }, { shape, stride }) => {
+  const b = nb.binding;
+  return nb.executeSingleOutput('DtSplitConv2DBackpropInput', [
+    { name: 'stride', type: b.TF_ATTR_INT, value: stride },
+    { name: 'rows', type: b.TF_ATTR_INT, value: shape[1] },
+    { name: 'cols', type: b.TF_ATTR_INT, value: shape[2] },
+  ], [dy, filter]);
+});
+
+registerNative<{ shape: number[]; stride: number }>(SPLIT_FILTER_GRAD, (nb, { x, dy }, { shape, stride }) => {
+  const b = nb.binding;
+  return nb.executeSingleOutput('DtSplitConv2DBackpropFilter', [
+    { name: 'stride', type: b.TF_ATTR_INT, value: stride },
+    { name: 'kh', type: b.TF_ATTR_INT, value: shape[0] },
+    { name: 'kw', type: b.TF_ATTR_INT, value: shape[1] },
+  ], [x, dy]);
+});
+
+/**
+ * dx of `inputShape` of a 'valid' convolution, its rows split over the cores
+ * (native/dt_split_conv.cc). Callers check splitConvs().
+ */
+export function splitInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], stride: number): tf.Tensor4D {
+  return tf.engine().runKernel(SPLIT_INPUT_GRAD, { dy, filter }, { shape: inputShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** dW of `filterShape` of a 'valid' convolution of x, split like splitInputGrad. */
+export function splitFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], stride: number): tf.Tensor4D {
+  return tf.engine().runKernel(SPLIT_FILTER_GRAD, { x, dy }, { shape: filterShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+type Conv2DAttrs = { strides: number | number[]; pad: number | 'valid' | 'same' | number[][]; dataFormat: string; dilations?: number | number[] };
+
+/** [top, bottom, left, right] zero padding of a Conv2D call, or undefined for what the split conv does not take. */
+function convPads({ strides, pad, dataFormat, dilations }: Conv2DAttrs, x: tf.TensorInfo, filter: tf.TensorInfo): number[] | undefined {
+  const pair = (v: number | number[] | undefined) => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+  const [sh, sw] = pair(strides);
+  if (dataFormat !== 'NHWC' || sh !== sw || pair(dilations).some((d) => d !== 1)) return undefined;
+  if (pad === 'valid') return [0, 0, 0, 0];
+  if (typeof pad === 'number') return [pad, pad, pad, pad];
+  if (Array.isArray(pad)) return [pad[1][0], pad[1][1], pad[2][0], pad[2][1]];
+  // TF's 'same': the output side ceil(side / s), the extra row or column at the bottom/right
+  const same = (side: number, k: number) => {
+    const total = Math.max((Math.ceil(side / sh) - 1) * sh + k - side, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  };
+  return [...same(x.shape[1], filter.shape[0]), ...same(x.shape[2], filter.shape[1])];
+}
+
+/**
+ * Every Conv2D of the 'tensorflow' backend through DtSplitConv2D (TF's kernel
+ * on a range of output rows per core), where its attributes allow; the tape
+ * still records 'Conv2D', so its registered gradient applies unchanged.
+ */
+function splitEveryConv2D(): void {
+  const original = tf.getKernel('Conv2D', 'tensorflow');
+  if (!original) return;
+  tf.unregisterKernel('Conv2D', 'tensorflow');
+  registerNative<Conv2DAttrs>('Conv2D', (nb, { x, filter }, attrs) => {
+    const pads = splitConvs() ? convPads(attrs, x, filter) : undefined;
+    if (!pads) return original.kernelFunc({ inputs: { x, filter }, backend: nb as unknown as tf.KernelBackend, attrs: attrs as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+    const b = nb.binding;
+    return nb.executeSingleOutput('DtSplitConv2D', [
+      { name: 'stride', type: b.TF_ATTR_INT, value: typeof attrs.strides === 'number' ? attrs.strides : attrs.strides[0] },
+      ...['pad_top', 'pad_bottom', 'pad_left', 'pad_right'].map((name, i) => ({ name, type: b.TF_ATTR_INT, value: pads[i] })),
+    ], [x, filter]);
+  });
+}
+
 /** Where `npm run build` puts the addon: dist/ beside the bundled server, or from the sources (tests, bench). */
 const DT_KERNELS_FILES = [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node')];
 
@@ -270,12 +342,31 @@ export function dtKernelsStatus(): { loaded: boolean; why: string } {
       try {
         require(file);
         dtKernels = { loaded: true, why: '' };
+        if (splitConvs()) splitEveryConv2D();
       } catch (err) {
         dtKernels = { loaded: false, why: `${file} did not load: ${(err as Error).message.split('\n')[0]}` };
       }
     }
   }
   return dtKernels;
+}
+
+/**
+ * Whether the addon is here to load. Read before tfjs-node loads: the server
+ * then gives each TensorFlow context its own threads
+ * (TF_OVERRIDE_GLOBAL_THREADPOOL), so the split convolutions' private context
+ * runs on one while tfjs-node's keeps all cores.
+ */
+export function dtKernelsInstalled(): boolean {
+  return process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS !== '0' && DT_KERNELS_FILES.some((f) => existsSync(f));
+}
+
+/**
+ * Whether convolutions go through the DtSplit ops: the addon loaded, TF's
+ * contexts with their own threads, not turned off by DOMAIN_TRANSLATOR_SPLIT_CONVS=0.
+ */
+export function splitConvs(): boolean {
+  return hasDtKernels() && !!process.env.TF_OVERRIDE_GLOBAL_THREADPOOL && process.env.DOMAIN_TRANSLATOR_SPLIT_CONVS !== '0';
 }
 
 /** True when the current backend runs `name` natively. */
