@@ -4,6 +4,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,7 +41,11 @@ void TF_OpKernelConstruction_GetAttrBool(TF_OpKernelConstruction* ctx, const cha
 namespace dt {
 
 // A fixed set of worker threads for one parallel loop at a time (TF runs eager
-// ops one after another, so its own threads are idle meanwhile).
+// ops one after another, so its own threads are idle meanwhile). Waking a
+// sleeping thread costs ~30 us, a tenth of a split convolution on a small map,
+// and these ops come back to back: the threads wait by spinning for a while
+// before they sleep (CycleGAN 64 px: 3-4% faster per step spinning ~400 us
+// than 80 us, 1 ms was no better).
 class Pool {
  public:
   Pool() {
@@ -61,20 +67,37 @@ class Pool {
       job_ = &f;
       parts_ = parts;
       pending_ = parts - 1;
-      generation_++;
+      started_.store(++generation_);
     }
     start_.notify_all();
     f(0);
+    Spin([&] { return finished_.load() == generation_; });
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
   }
 
  private:
+  // Spins until done() or for about kSpin.
+  template <typename Done>
+  static void Spin(Done done) {
+    constexpr auto kSpin = std::chrono::microseconds(400);
+    const auto end = std::chrono::steady_clock::now() + kSpin;
+    while (!done()) {
+      for (int i = 0; i < 64; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (std::chrono::steady_clock::now() > end) return;
+    }
+  }
+
   void Work(int index) {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* job;
+      Spin([&] { return started_.load() != seen; });
       {
         std::unique_lock<std::mutex> lock(mu_);
         start_.wait(lock, [&] { return generation_ != seen; });
@@ -84,7 +107,10 @@ class Pool {
       }
       (*job)(index);
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      if (--pending_ == 0) {
+        finished_.store(seen);
+        done_.notify_one();
+      }
     }
   }
 
@@ -95,6 +121,8 @@ class Pool {
   const std::function<void(int)>* job_ = nullptr;
   int parts_ = 0, pending_ = 0;
   uint64_t generation_ = 0;
+  // generation_ as last started and last finished, for spinning without the lock
+  std::atomic<uint64_t> started_{0}, finished_{0};
 };
 
 inline Pool& pool() {
