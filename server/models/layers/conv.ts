@@ -198,11 +198,19 @@ export function chooseFilterGrad(outGradShape: Shape4, filterShape: Shape4, stri
   return stride === 2 && filterShape[0] === 4 && filterShape[1] === 4 && filterShape[2] >= 64 ? 'spaceToDepth' : 'native';
 }
 
-function filterGrad(input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number): tf.Tensor4D {
-  const chosen = chooseFilterGrad(outGrad.shape, filterShape, stride);
-  // with the split kernels, the faster of them and the rules' choice on this machine
-  const candidates = splitConvs() && chosen !== 'forwardOps' ? [chosen, 'split' as const] : [chosen];
-  return fastest(`dW ${input.shape} ${outGrad.shape} ${filterShape} ${stride}`, candidates, (c) => FILTER_GRADS[c](input, outGrad, filterShape, stride));
+/**
+ * dW of a convolution of x zero-padded by `pad` on every side: the rules'
+ * formulation, and with the split kernels the faster of it and them on this
+ * machine. `same`: TF's 'same' padding is that padding, so oneDNN can pad by
+ * itself (no padded copy of x).
+ */
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, stride: number, pad = 0, same = false): tf.Tensor4D {
+  const chosen = chooseFilterGrad(dy.shape, filterShape, stride);
+  const candidates: (keyof typeof FILTER_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
+  if (splitConvs() && chosen !== 'forwardOps') candidates.push('split');
+  return fastest(`dW ${x.shape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${filterShape} ${stride}`, candidates, (c) =>
+    c === 'oneDnnSame' ? oneDnnFilterGrad(x, dy, filterShape, stride, true) : tf.tidy(() => FILTER_GRADS[c](zeroPad(x, pad), dy, filterShape, stride)),
+  );
 }
 
 /** For each row (output pixel, tap i, tap j) of the column matrix, the input pixel it lands on. */
@@ -304,10 +312,20 @@ export function chooseInputGrad(dyShape: Shape4, filterShape: Shape4, stride: nu
   return 'forwardConv';
 }
 
-function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number): tf.Tensor4D {
+/** dx of `inputShape` of a convolution of x zero-padded by `pad`, chosen as filterGrad's dW. */
+function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number, pad = 0, same = false): tf.Tensor4D {
+  const [n, h, wd, c] = inputShape;
+  const padded: Shape4 = [n, h + 2 * pad, wd + 2 * pad, c];
   const chosen = chooseInputGrad(dy.shape, w.shape, stride);
-  const candidates = splitConvs() ? [...new Set([chosen, 'split' as const, ...(stride === 1 ? ['forwardConv' as const] : [])])] : [chosen];
-  return fastest(`dx ${dy.shape} ${w.shape} ${inputShape} ${stride}`, candidates, (c) => INPUT_GRADS[c](dy, w, inputShape, stride));
+  const candidates: (keyof typeof INPUT_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
+  if (splitConvs()) candidates.push(...(stride === 1 ? (['split', 'forwardConv'] as const) : (['split'] as const)).filter((k) => k !== chosen));
+  return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
+    if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
+    return tf.tidy(() => {
+      const dxp = INPUT_GRADS[k](dy, w, padded, stride);
+      return pad === 0 ? dxp : tf.slice(dxp, [0, pad, pad, 0], inputShape);
+    });
+  });
 }
 
 /** Whether TF's 'same' padding reads the rows PyTorch's zero padding `pad` does: the same output size and top rows. */
@@ -336,21 +354,11 @@ const CONV2D_GRAD: tf.GradConfig = {
       throw new Error(`conv2d gradient: unsupported attributes ${JSON.stringify(attrs)}`);
     }
     const d = dy as tf.Tensor4D;
-    const [n, h, wd, c] = x.shape;
-    const padded: Shape4 = [n, h + 2 * p, wd + 2 * p, c];
     // oneDNN pads by itself where 'same' is this padding: no padded copy of x, no cropped copy of dx
-    // (with the split kernels, timed against them on the padded shapes instead)
-    const same = p > 0 && !splitConvs() && sameIsPad(h, w.shape[0], stride, p) && sameIsPad(wd, w.shape[1], stride, p);
+    const same = p > 0 && sameIsPad(x.shape[1], w.shape[0], stride, p) && sameIsPad(x.shape[2], w.shape[1], stride, p);
     return {
-      x: () => {
-        if (same && chooseInputGrad(d.shape, w.shape, stride) === 'oneDnn') return oneDnnInputGrad(d, w, x.shape, stride, true);
-        const dxp = inputGrad(d, w, padded, stride);
-        return p === 0 ? dxp : tf.slice(dxp, [0, p, p, 0], x.shape);
-      },
-      filter: () => {
-        if (same && chooseFilterGrad(d.shape, w.shape, stride) === 'oneDnn') return oneDnnFilterGrad(x, d, w.shape, stride, true);
-        return filterGrad(zeroPad(x, p), d, w.shape, stride);
-      },
+      x: () => inputGrad(d, w, x.shape, stride, p, same),
+      filter: () => filterGrad(x, d, w.shape, stride, p, same),
     };
   },
 };
