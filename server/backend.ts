@@ -3,9 +3,10 @@
 // taken, so the status bar and the log can say it.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
-import { dtKernelsInstalled, dtKernelsStatus } from './models/layers/nativeKernels';
+import { dtKernelsInstalled, dtKernelsStatus, splitConvs } from './models/layers/nativeKernels';
 import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -72,7 +73,7 @@ async function start(wanted: BackendName | undefined): Promise<BackendInfo> {
       current = { name, skipped, tfjsVersion: tf.version_core };
       if (name === 'tensorflow') {
         const k = dtKernelsStatus();
-        current.nativeKernels = k.loaded ? 'loaded' : k.why;
+        current.nativeKernels = !k.loaded ? k.why : splitConvs() ? `loaded; convolutions split over ${os.availableParallelism()} cores` : 'loaded';
       }
       return current;
     } catch (err) {
