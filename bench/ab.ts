@@ -1,0 +1,53 @@
+// A paired A/B of one training step within one process: steps alternate
+// between two values of an environment variable the server reads at each call
+// (DOMAIN_TRANSLATOR_SPLIT_CONVS), on one trainer and the same inputs. This
+// VM's speed drifts 10-30% from minute to minute; alternating steps put both
+// sides in the same minute, where separate runs compare two minutes.
+//   node --import tsx bench/ab.ts cyclegan resnet_6blocks 32 64 [pairs] [VAR A B]
+// "unset" as a value deletes the variable.
+import * as tf from '@tensorflow/tfjs-core';
+import * as os from 'node:os';
+import { initBackend } from '../server/backend';
+import { resolveOptions, type TrainRequest } from '../server/options/options';
+import { CycleGanTrainer } from '../server/train/cycleGan';
+import { initNets } from '../server/train/nets';
+import { Pix2PixTrainer } from '../server/train/pix2pix';
+import { Rng } from '../server/train/rng';
+
+const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], process.argv[3] as TrainRequest['netG'], Number(process.argv[4]), Number(process.argv[5])];
+const pairs = Number(process.argv[6] ?? 20);
+const [name, a, b] = [process.argv[7] ?? 'DOMAIN_TRANSLATOR_SPLIT_CONVS', process.argv[8] ?? '1', process.argv[9] ?? '0'];
+
+const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+
+(async () => {
+  const backend = await initBackend();
+  const o = resolveOptions({ dataroot: os.tmpdir(), model, preset: 'full', netG, ngf, ndf: 64, crop_size: side, load_size: side, iterations: 1 }, { datasetSize: 1 });
+  const nets = initNets(o);
+  const trainer = model === 'cyclegan' ? new CycleGanTrainer(o, nets, Rng.from(1, 7)) : new Pix2PixTrainer(o, nets, Rng.from(1, 7));
+  const x = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const y = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const step = (value: string) => {
+    if (value === 'unset') delete process.env[name];
+    else process.env[name] = value;
+    const t = performance.now();
+    trainer.step(x, y, o.lr);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < 3; i++) [a, b].forEach(step);
+  const ta: number[] = [];
+  const tb: number[] = [];
+  // which side goes first alternates too
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2) {
+      tb.push(step(b));
+      ta.push(step(a));
+    } else {
+      ta.push(step(a));
+      tb.push(step(b));
+    }
+  }
+  const wins = ta.filter((v, i) => v < tb[i]).length;
+  console.log(`${model} ${netG} ngf ${ngf} ${side} px on ${backend.name}, ${pairs} pairs`);
+  console.log(`${name}=${a}: median ${median(ta).toFixed(1)} ms; ${name}=${b}: median ${median(tb).toFixed(1)} ms; ratio ${(median(ta) / median(tb)).toFixed(3)}; ${a} faster in ${wins} of ${pairs}`);
+})();
