@@ -248,39 +248,30 @@ export const dtShiftSum = dtIntOp('DtShiftSum', 'taps');
 /** Its gradient: dy copied back to every column and channel block it summed. */
 export const dtShiftSumGrad = dtIntOp('DtShiftSumGrad', 'taps');
 
-const SPLIT_INPUT_GRAD = 'DT_SplitConv2DBackpropInput';
-const SPLIT_FILTER_GRAD = 'DT_SplitConv2DBackpropFilter';
-
-registerNative<{ shape: number[]; stride: number }>(SPLIT_INPUT_GRAD, (nb, { dy, filter }, { shape, stride }) => {
-  const b = nb.binding;
-  return nb.executeSingleOutput('DtSplitConv2DBackpropInput', [
-    { name: 'stride', type: b.TF_ATTR_INT, value: stride },
-    { name: 'rows', type: b.TF_ATTR_INT, value: shape[1] },
-    { name: 'cols', type: b.TF_ATTR_INT, value: shape[2] },
-  ], [dy, filter]);
-});
-
-registerNative<{ shape: number[]; stride: number }>(SPLIT_FILTER_GRAD, (nb, { x, dy }, { shape, stride }) => {
-  const b = nb.binding;
-  return nb.executeSingleOutput('DtSplitConv2DBackpropFilter', [
-    { name: 'stride', type: b.TF_ATTR_INT, value: stride },
-    { name: 'kh', type: b.TF_ATTR_INT, value: shape[0] },
-    { name: 'kw', type: b.TF_ATTR_INT, value: shape[1] },
-  ], [x, dy]);
-});
+/**
+ * Registers a gradient op of native/dt_split_conv.cc taking the stride and two
+ * sizes of the result's shape (`names`, at `at` in it); returns its runner.
+ */
+function splitGradOp(op: string, inputs: [string, string], names: [string, string], at: [number, number]) {
+  const kernelName = `DT_${op}`;
+  registerNative<{ shape: number[]; stride: number }>(kernelName, (nb, given, { shape, stride }) => {
+    const b = nb.binding;
+    return nb.executeSingleOutput(op, [
+      { name: 'stride', type: b.TF_ATTR_INT, value: stride },
+      ...names.map((name, i) => ({ name, type: b.TF_ATTR_INT, value: shape[at[i]] })),
+    ], inputs.map((name) => given[name]));
+  });
+  return (first: tf.Tensor4D, second: tf.Tensor4D, shape: number[], stride: number): tf.Tensor4D =>
+    tf.engine().runKernel(kernelName, { [inputs[0]]: first, [inputs[1]]: second }, { shape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
 
 /**
- * dx of `inputShape` of a 'valid' convolution, its rows split over the cores
- * (native/dt_split_conv.cc). Callers check splitConvs().
+ * splitInputGrad(dy, filter, inputShape, stride): dx of a 'valid' convolution,
+ * dy's rows split over the cores (native/dt_split_conv.cc). Callers check splitConvs().
  */
-export function splitInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], stride: number): tf.Tensor4D {
-  return tf.engine().runKernel(SPLIT_INPUT_GRAD, { dy, filter }, { shape: inputShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-/** dW of `filterShape` of a 'valid' convolution of x, split like splitInputGrad. */
-export function splitFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], stride: number): tf.Tensor4D {
-  return tf.engine().runKernel(SPLIT_FILTER_GRAD, { x, dy }, { shape: filterShape, stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
+export const splitInputGrad = splitGradOp('DtSplitConv2DBackpropInput', ['dy', 'filter'], ['rows', 'cols'], [1, 2]);
+/** splitFilterGrad(x, dy, filterShape, stride): dW of a 'valid' convolution of x, split like splitInputGrad. */
+export const splitFilterGrad = splitGradOp('DtSplitConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
 
 type Conv2DAttrs = { strides: number | number[]; pad: number | 'valid' | 'same' | number[][]; dataFormat: string; dilations?: number | number[] };
 
