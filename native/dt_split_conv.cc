@@ -21,6 +21,7 @@
 // split by filter rows instead: each core computes its own rows of dw.
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "dt_common.h"
 #include "tensorflow/c/eager/c_api.h"
@@ -37,14 +38,12 @@ struct ConvAttrs {
   int32_t kh = 0, kw = 0;                                        // weight gradient
 };
 
-void* CreateConvAttrs(TF_OpKernelConstruction* ctx, const std::vector<const char*>& ints) {
+// Reads the int attributes an op declares into their fields; a missing or bad one fails the kernel's construction.
+void* CreateConvAttrs(TF_OpKernelConstruction* ctx, std::initializer_list<std::pair<const char*, int32_t ConvAttrs::*>> ints) {
   auto* a = new ConvAttrs();
   TF_Status* status = TF_NewStatus();
-  for (const char* name : ints) {
-    int32_t* field = !strcmp(name, "stride") ? &a->stride : !strcmp(name, "pad_top") ? &a->top : !strcmp(name, "pad_bottom") ? &a->bottom
-                     : !strcmp(name, "pad_left") ? &a->left : !strcmp(name, "pad_right") ? &a->right : !strcmp(name, "rows") ? &a->rows
-                     : !strcmp(name, "cols") ? &a->cols : !strcmp(name, "kh") ? &a->kh : &a->kw;
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, name, field, status);
+  for (const auto& [name, field] : ints) {
+    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, name, &(a->*field), status);
   }
   if (TF_GetCode(status) == TF_OK && (a->stride < 1 || a->top < 0 || a->bottom < 0 || a->left < 0 || a->right < 0)) {
     TF_SetStatus(status, TF_INVALID_ARGUMENT, "stride must be >= 1 and padding >= 0");
@@ -54,9 +53,16 @@ void* CreateConvAttrs(TF_OpKernelConstruction* ctx, const std::vector<const char
   return a;
 }
 
-void* CreateConv(TF_OpKernelConstruction* ctx) { return CreateConvAttrs(ctx, {"stride", "pad_top", "pad_bottom", "pad_left", "pad_right"}); }
-void* CreateInputGrad(TF_OpKernelConstruction* ctx) { return CreateConvAttrs(ctx, {"stride", "rows", "cols"}); }
-void* CreateFilterGrad(TF_OpKernelConstruction* ctx) { return CreateConvAttrs(ctx, {"stride", "kh", "kw"}); }
+void* CreateConv(TF_OpKernelConstruction* ctx) {
+  return CreateConvAttrs(ctx, {{"stride", &ConvAttrs::stride}, {"pad_top", &ConvAttrs::top}, {"pad_bottom", &ConvAttrs::bottom},
+                               {"pad_left", &ConvAttrs::left}, {"pad_right", &ConvAttrs::right}});
+}
+void* CreateInputGrad(TF_OpKernelConstruction* ctx) {
+  return CreateConvAttrs(ctx, {{"stride", &ConvAttrs::stride}, {"rows", &ConvAttrs::rows}, {"cols", &ConvAttrs::cols}});
+}
+void* CreateFilterGrad(TF_OpKernelConstruction* ctx) {
+  return CreateConvAttrs(ctx, {{"stride", &ConvAttrs::stride}, {"kh", &ConvAttrs::kh}, {"kw", &ConvAttrs::kw}});
+}
 void DeleteConvAttrs(void* a) { delete static_cast<ConvAttrs*>(a); }
 
 // The private context: one intra-op thread, created on first use.
@@ -175,7 +181,7 @@ std::vector<Segment> Segments(int64_t oh, int64_t q0, int64_t q1, bool merge) {
   return out;
 }
 
-int PartsFor(double flops, int64_t rows) {
+int ConvParts(double flops, int64_t rows) {
   return flops < kMinSplitFlops ? 1 : static_cast<int>(std::min<int64_t>(pool().size(), rows));
 }
 
@@ -183,21 +189,23 @@ int PartsFor(double flops, int64_t rows) {
 bool Inputs(TF_OpKernelContext* ctx, TF_Tensor** t, int count, const char* error) {
   TF_Status* status = TF_NewStatus();
   bool ok = true;
-  for (int i = 0; i < count; i++) {
+  for (int i = 0; i < count && ok; i++) {
     TF_GetInput(ctx, i, &t[i], status);
     if (TF_GetCode(status) != TF_OK) {
       TF_OpKernelContext_Failure(ctx, status);
-      ok = false;
-      break;
+      TF_DeleteStatus(status);
+      return false;
     }
-    if (TF_NumDims(t[i]) != 4 || TF_TensorType(t[i]) != TF_FLOAT) ok = false;
+    ok = TF_NumDims(t[i]) == 4 && TF_TensorType(t[i]) == TF_FLOAT;
   }
-  if (ok) TF_DeleteStatus(status);
-  else {
-    TF_DeleteStatus(status);
-    Fail(ctx, error);
-  }
+  TF_DeleteStatus(status);
+  if (!ok) Fail(ctx, error);
   return ok;
+}
+
+// Whether oh x ow is the output of a 'valid' convolution of h x w with a kh x kw filter and stride s.
+bool ValidOutput(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t s, int64_t oh, int64_t ow) {
+  return kh >= 1 && kw >= 1 && h >= kh && w >= kw && (h - kh) / s + 1 == oh && (w - kw) / s + 1 == ow;
 }
 
 float* Output(TF_OpKernelContext* ctx, const int64_t* dims, TF_Tensor** out) {
@@ -235,7 +243,7 @@ void ComputeConv(void* kernel, TF_OpKernelContext* ctx) {
       const float* x = static_cast<const float*>(TF_TensorData(in[0]));
       const float* f = static_cast<const float*>(TF_TensorData(in[1]));
       // a range must read at least one input row: no splits of maps smaller than the filter
-      const int parts = h < kh ? 1 : PartsFor(2.0 * n * oh * ow * o * kh * kw * c, n * oh);
+      const int parts = h < kh ? 1 : ConvParts(2.0 * n * oh * ow * o * kh * kw * c, n * oh);
       std::vector<std::string> errors(parts);
       if (y) {
         pool().Run(parts, [&](int p) {
@@ -273,7 +281,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
     const int64_t n = TF_Dim(in[0], 0), oh = TF_Dim(in[0], 1), ow = TF_Dim(in[0], 2), o = TF_Dim(in[0], 3);
     const int64_t kh = TF_Dim(in[1], 0), kw = TF_Dim(in[1], 1), c = TF_Dim(in[1], 2);
     const int64_t s = a.stride, h = a.rows, w = a.cols;
-    if (TF_Dim(in[1], 3) != o || h < kh || w < kw || (h - kh) / s + 1 != oh || (w - kw) / s + 1 != ow) {
+    if (TF_Dim(in[1], 3) != o || !ValidOutput(h, w, kh, kw, s, oh, ow)) {
       Fail(ctx, "DtSplitConv2DBackpropInput: dy's shape must be the 'valid' convolution's output for rows x cols and the filter");
     } else {
       const int64_t dims[4] = {n, h, w, c};
@@ -281,7 +289,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
       const float* f = static_cast<const float*>(TF_TensorData(in[1]));
       const int64_t extent = (oh - 1) * s + kh;  // rows the convolution reads
-      const int parts = PartsFor(2.0 * n * oh * ow * o * kh * kw * c, n * oh);
+      const int parts = ConvParts(2.0 * n * oh * ow * o * kh * kw * c, n * oh);
       std::vector<std::string> errors(parts);
       // each part's results: the gradient of rows [row0, row0 + rows) of samples [n, n + count)
       struct Piece {
@@ -365,7 +373,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
     const int64_t n = TF_Dim(in[0], 0), h = TF_Dim(in[0], 1), w = TF_Dim(in[0], 2), c = TF_Dim(in[0], 3);
     const int64_t oh = TF_Dim(in[1], 1), ow = TF_Dim(in[1], 2), o = TF_Dim(in[1], 3);
     const int64_t s = a.stride, kh = a.kh, kw = a.kw;
-    if (TF_Dim(in[1], 0) != n || kh < 1 || kw < 1 || h < kh || w < kw || (h - kh) / s + 1 != oh || (w - kw) / s + 1 != ow) {
+    if (TF_Dim(in[1], 0) != n || !ValidOutput(h, w, kh, kw, s, oh, ow)) {
       Fail(ctx, "DtSplitConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
     } else {
       const int64_t dims[4] = {kh, kw, c, o}, weights = kh * kw * c * o;
@@ -374,7 +382,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
       const int64_t extent = (oh - 1) * s + kh;
       const bool by_filter_rows = kh % 2 == 0 && 2 * weights > n * oh * ow * o;
-      const int parts = PartsFor(2.0 * n * oh * ow * o * kh * kw * c, by_filter_rows ? kh : n * oh);
+      const int parts = ConvParts(2.0 * n * oh * ow * o * kh * kw * c, by_filter_rows ? kh : n * oh);
       std::vector<std::string> errors(parts);
       std::vector<Tensor> sums(parts);
       if (dw) {
