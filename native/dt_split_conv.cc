@@ -385,7 +385,9 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       const int parts = ConvParts(2.0 * n * oh * ow * o * kh * kw * c, by_filter_rows ? kh : n * oh);
       std::vector<std::string> errors(parts);
       std::vector<Tensor> sums(parts);
-      if (dw) {
+      if (dw && n == 0) {
+        std::fill_n(dw, weights, 0.0f);  // no samples, no gradient (and no partial sums to add)
+      } else if (dw) {
         pool().Run(parts, [&](int p) {
           Run run(&errors[p]);
           if (by_filter_rows) {
@@ -411,7 +413,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
         });
         FailWith(ctx, "DtSplitConv2DBackpropFilter", errors);
       }
-      if (dw && !by_filter_rows && std::all_of(errors.begin(), errors.end(), [](const std::string& e) { return e.empty(); })) {
+      if (dw && n > 0 && !by_filter_rows && std::all_of(errors.begin(), errors.end(), [](const std::string& e) { return e.empty(); })) {
         std::memcpy(dw, TF_TensorData(sums[0].get()), weights * sizeof(float));
         for (int p = 1; p < parts; p++) {
           const float* add = static_cast<const float*>(TF_TensorData(sums[p].get()));

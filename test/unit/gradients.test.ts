@@ -307,6 +307,20 @@ describe('split convolutions (native/dt_split_conv.cc)', () => {
     });
   });
 
+  test('an empty batch gives empty results and a zero weight gradient', async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    tf.tidy(() => {
+      assert.deepEqual(tf.conv2d(tf.zeros([0, 8, 8, 4]) as tf.Tensor4D, tf.ones([3, 3, 4, 2]) as tf.Tensor4D, 1, 'valid').shape, [0, 6, 6, 2]);
+      assert.deepEqual(splitInputGrad(tf.zeros([0, 6, 6, 2]), tf.ones([3, 3, 4, 2]), [0, 8, 8, 4], 1).shape, [0, 8, 8, 4]);
+      // split by output rows (3x3) and by filter rows (4x4)
+      for (const k of [3, 4]) {
+        const dw = splitFilterGrad(tf.zeros([0, 8, 8, 4]), tf.zeros([0, 9 - k, 9 - k, 2]), [k, k, 4, 2], 1);
+        assert.deepEqual([dw.shape, Math.max(...dw.dataSync())], [[k, k, 4, 2], 0]);
+      }
+    });
+  });
+
   test('refuse shapes that do not fit, with a message naming the op, and leave no tensors behind', async () => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
