@@ -5,14 +5,9 @@
 // sides in the same minute, where separate runs compare two minutes.
 //   node --import tsx bench/ab.ts cyclegan resnet_6blocks 32 64 [pairs] [VAR A B]
 // "unset" as a value deletes the variable.
-import * as tf from '@tensorflow/tfjs-core';
-import * as os from 'node:os';
 import { initBackend } from '../server/backend';
-import { resolveOptions, type TrainRequest } from '../server/options/options';
-import { CycleGanTrainer } from '../server/train/cycleGan';
-import { initNets } from '../server/train/nets';
-import { Pix2PixTrainer } from '../server/train/pix2pix';
-import { Rng } from '../server/train/rng';
+import type { TrainRequest } from '../server/options/options';
+import { stepTrainer } from './stepTrainer';
 
 const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], process.argv[3] as TrainRequest['netG'], Number(process.argv[4]), Number(process.argv[5])];
 const pairs = Number(process.argv[6] ?? 20);
@@ -22,16 +17,12 @@ const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length
 
 (async () => {
   const backend = await initBackend();
-  const o = resolveOptions({ dataroot: os.tmpdir(), model, preset: 'full', netG, ngf, ndf: 64, crop_size: side, load_size: side, iterations: 1 }, { datasetSize: 1 });
-  const nets = initNets(o);
-  const trainer = model === 'cyclegan' ? new CycleGanTrainer(o, nets, Rng.from(1, 7)) : new Pix2PixTrainer(o, nets, Rng.from(1, 7));
-  const x = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const trainStep = stepTrainer(model, netG, ngf, side);
   const step = (value: string) => {
     if (value === 'unset') delete process.env[name];
     else process.env[name] = value;
     const t = performance.now();
-    trainer.step(x, y, o.lr);
+    trainStep();
     return performance.now() - t;
   };
   for (let i = 0; i < 3; i++) [a, b].forEach(step);

@@ -8,14 +8,9 @@
 //   node --import tsx bench/profile.ts cyclegan resnet_6blocks 32 64
 //   BYSHAPE=1 TOP=40 node --import tsx bench/profile.ts pix2pix unet_256 64 256
 import * as tf from '@tensorflow/tfjs-core';
-import * as os from 'node:os';
 import { initBackend } from '../server/backend';
 import { fastestChoices } from '../server/models/layers/fastest';
-import { resolveOptions } from '../server/options/options';
-import { CycleGanTrainer } from '../server/train/cycleGan';
-import { Pix2PixTrainer } from '../server/train/pix2pix';
-import { initNets } from '../server/train/nets';
-import { Rng } from '../server/train/rng';
+import { stepTrainer } from './stepTrainer';
 import type { TrainRequest } from '../server/options/options';
 
 type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; attrs?: { strides?: unknown } };
@@ -85,17 +80,13 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
       return r;
     };
   }
-  const o = resolveOptions({ dataroot: os.tmpdir(), model, preset: 'full', netG, ngf, ndf: 64, crop_size: side, load_size: side, iterations: 1 }, { datasetSize: 1 });
-  const nets = initNets(o);
-  const trainer = model === 'cyclegan' ? new CycleGanTrainer(o, nets, Rng.from(1, 7)) : new Pix2PixTrainer(o, nets, Rng.from(1, 7));
-  const a = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const b = tf.randomUniform([1, side, side, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
-  for (let i = 0; i < 3; i++) trainer.step(a, b, o.lr);
+  const step = stepTrainer(model, netG, ngf, side);
+  for (let i = 0; i < 3; i++) step();
   const N = 3;
   on = true;
   const t = performance.now();
   const u = process.cpuUsage();
-  for (let i = 0; i < N; i++) trainer.step(a, b, o.lr);
+  for (let i = 0; i < N; i++) step();
   const wall = (performance.now() - t) / N;
   const cpu = process.cpuUsage(u);
   on = false;

@@ -138,7 +138,7 @@ export const FILTER_GRADS = {
   spaceToDepth: filterGradBySpaceToDepth,
   oneDnn: filterGradByOneDnn,
   /** TF's kernel on a range of output rows per core (native/dt_split_conv.cc), where splitConvs(). */
-  split: (input: tf.Tensor4D, outGrad: tf.Tensor4D, filterShape: Shape4, stride: number) => splitFilterGrad(input, outGrad, filterShape, stride),
+  split: splitFilterGrad,
 };
 
 const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
@@ -288,13 +288,12 @@ function inputGradByForwardConv(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 
 /** The ways to compute a 'valid' convolution's input gradient; all give the same values up to float rounding. */
 export const INPUT_GRADS = {
-  native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) =>
-    tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
+  native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
   forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D) => inputGradByForwardConv(dy, w),
   columns: inputGradByColumns,
   oneDnn: inputGradByOneDnn,
   /** TF's kernel on a range of dy's rows per core, where splitConvs(). */
-  split: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => splitInputGrad(dy, w, inputShape, stride),
+  split: splitInputGrad,
 };
 
 /**
@@ -318,7 +317,8 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   const padded: Shape4 = [n, h + 2 * pad, wd + 2 * pad, c];
   const chosen = chooseInputGrad(dy.shape, w.shape, stride);
   const candidates: (keyof typeof INPUT_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
-  if (splitConvs()) candidates.push(...(stride === 1 ? (['split', 'forwardConv'] as const) : (['split'] as const)).filter((k) => k !== chosen));
+  const split: (keyof typeof INPUT_GRADS)[] = stride === 1 ? ['split', 'forwardConv'] : ['split'];
+  if (splitConvs()) candidates.push(...split.filter((k) => k !== chosen));
   return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
     if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
     return tf.tidy(() => {
