@@ -46,7 +46,7 @@ export function median(xs: number[]): number {
 }
 
 /** One optimize_parameters() of the real trainer, batch 1, official defaults apart from the named sizes. */
-interface TrainCase {
+export interface TrainCase {
   model: 'cyclegan' | 'pix2pix';
   netG: GeneratorSpec['netG'];
   ngf: number;
@@ -63,7 +63,7 @@ export const TRAIN_CASES: Record<string, TrainCase> = {
 };
 
 /** Generator of a translation case: the official CycleGAN default, and pix2pix's (BatchNorm, dropout, train mode as test.py). */
-interface InferCase {
+export interface InferCase {
   spec: GeneratorSpec;
   images: number;
   runs: number;
@@ -74,7 +74,8 @@ export const INFER_CASES: Record<string, InferCase> = {
   inf_unet256_256: { spec: { netG: 'unet_256', ngf: 64, norm: 'batch', inputNc: 3, outputNc: 3, useDropout: true }, images: 24, runs: 5 },
 };
 
-async function trainCase(c: TrainCase): Promise<CaseResult> {
+/** The real trainer on two seeded image pairs, alternating; each call times one step (s) and its CPU time (s, all threads). */
+export async function trainStepper(c: TrainCase): Promise<{ step(): { seconds: number; cpu: number }; backend: string }> {
   const backend = await initBackend();
   // preset 'full' is the official recipe; only the generator and the size change
   const req: TrainRequest = { dataroot: os.tmpdir(), model: c.model, preset: 'full', netG: c.netG, ngf: c.ngf, ndf: 64, crop_size: c.side, load_size: c.side, iterations: 1 };
@@ -84,21 +85,30 @@ async function trainCase(c: TrainCase): Promise<CaseResult> {
   const trainer = c.model === 'cyclegan' ? new CycleGanTrainer(o, nets, rng) : new Pix2PixTrainer(o, nets, rng);
   const shape: [number, number, number, number] = [1, c.side, c.side, 3];
   const pairs = [0, 1].map((i) => [tf.randomUniform(shape, -1, 1, 'float32', 2 * i + 1), tf.randomUniform(shape, -1, 1, 'float32', 2 * i + 2)] as tf.Tensor4D[]);
-  const samples: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < c.warmup + c.runs; i++) {
-    const [a, b] = pairs[i % 2];
+  let i = 0;
+  const step = () => {
+    const [a, b] = pairs[i++ % 2];
     const t = performance.now();
     const u = process.cpuUsage();
     trainer.step(a, b, o.lr);
     const used = process.cpuUsage(u);
-    if (i >= c.warmup) {
-      samples.push((performance.now() - t) / 1000);
-      cpu.push((used.user + used.system) / 1e6);
-    }
+    return { seconds: (performance.now() - t) / 1000, cpu: (used.user + used.system) / 1e6 };
+  };
+  return { step, backend: label(backend) };
+}
+
+async function trainCase(c: TrainCase): Promise<CaseResult> {
+  const { step, backend } = await trainStepper(c);
+  for (let i = 0; i < c.warmup; i++) step();
+  const samples: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < c.runs; i++) {
+    const r = step();
+    samples.push(r.seconds);
+    cpu.push(r.cpu);
   }
   // CPU seconds (all threads) tell variants apart on a loaded machine, where wall time does not
-  return { seconds_per_iteration: median(samples), cpu_seconds_per_iteration: median(cpu), samples, backend: label(backend) };
+  return { seconds_per_iteration: median(samples), cpu_seconds_per_iteration: median(cpu), samples, backend };
 }
 
 /** 256x256 JPEGs of smooth random colour fields, like the scan bench's. */
@@ -113,35 +123,52 @@ async function makeJpegs(dir: string, count: number, side: number): Promise<void
   }
 }
 
-async function inferCase(c: InferCase): Promise<CaseResult> {
+/**
+ * The translate engine on a folder of c.images generated JPEGs with official-init
+ * weights, warmed up on a full batch; each run() translates the folder and
+ * gives images/s. dispose() removes the folders.
+ */
+export async function inferRunner(c: InferCase): Promise<{ run(): Promise<number>; dispose(): Promise<void>; backend: string }> {
   const backend = await initBackend();
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'dt-bench-translate-'));
+  const input = path.join(root, 'in');
+  const warm = path.join(root, 'warm');
+  await makeJpegs(input, c.images, 256);
+  // a full batch (8 for U-Net): the timed runs then meet no batch shape for the first time
+  const warmCount = 8;
+  await makeJpegs(warm, warmCount, 256);
+  const pth = path.join(root, 'net_G.pth');
+  const init = Generator.init(c.spec, 1);
+  await writePth(pth, init.stateDict());
+  init.dispose();
+  const { summary, generator } = await loadGenerator(pth, 'AtoB');
+  const hooks = { onProgress: () => undefined, isCancelled: () => false };
+  let k = 0;
+  const run = async (inputs: string) => {
+    const t = performance.now();
+    const r = await runTranslation(generator, summary, { inputs: [inputs], direction: 'AtoB', outDir: path.join(root, `out${k++}`), eval: false, keepSize: false }, hooks);
+    if (r.translated.length !== (inputs === warm ? warmCount : c.images)) throw new Error(`translated ${r.translated.length} images: ${JSON.stringify(r.unreadable)}`);
+    return r.translated.length / ((performance.now() - t) / 1000);
+  };
+  await run(warm);
+  return {
+    run: () => run(input),
+    dispose: async () => {
+      generator.dispose();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+    backend: label(backend),
+  };
+}
+
+async function inferCase(c: InferCase): Promise<CaseResult> {
+  const runner = await inferRunner(c);
   try {
-    const input = path.join(root, 'in');
-    const warm = path.join(root, 'warm');
-    await makeJpegs(input, c.images, 256);
-    // a full batch (8 for U-Net): the timed runs then meet no batch shape for the first time
-    const warmCount = 8;
-    await makeJpegs(warm, warmCount, 256);
-    const pth = path.join(root, 'net_G.pth');
-    const init = Generator.init(c.spec, 1);
-    await writePth(pth, init.stateDict());
-    init.dispose();
-    const { summary, generator } = await loadGenerator(pth, 'AtoB');
-    const hooks = { onProgress: () => undefined, isCancelled: () => false };
-    const run = async (inputs: string, k: number) => {
-      const t = performance.now();
-      const r = await runTranslation(generator, summary, { inputs: [inputs], direction: 'AtoB', outDir: path.join(root, `out${k}`), eval: false, keepSize: false }, hooks);
-      if (r.translated.length !== (inputs === warm ? warmCount : c.images)) throw new Error(`translated ${r.translated.length} images: ${JSON.stringify(r.unreadable)}`);
-      return r.translated.length / ((performance.now() - t) / 1000);
-    };
-    await run(warm, 0);
     const samples: number[] = [];
-    for (let k = 1; k <= c.runs; k++) samples.push(await run(input, k));
-    generator.dispose();
-    return { images_per_second: median(samples), samples, backend: label(backend) };
+    for (let k = 0; k < c.runs; k++) samples.push(await runner.run());
+    return { images_per_second: median(samples), samples, backend: runner.backend };
   } finally {
-    await fs.rm(root, { recursive: true, force: true });
+    await runner.dispose();
   }
 }
 

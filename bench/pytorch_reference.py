@@ -4,10 +4,16 @@ facts in ../shared/fixtures/README.md, timed like ../shared/reference/README.md
 (2 threads, 3 warm-ups, median of 10; fewer for the 256 px CycleGAN).
 
 python bench/pytorch_reference.py --cases cg_r6_ngf32_64,inf_unet256_256,matmul --json out.json
+
+With --serve CASE (bench/paired.ts) it warms the case up, prints "ready", then
+for each line "run COUNT [UNTIMED]" on stdin runs UNTIMED iterations (or
+generator passes) and then COUNT timed ones, and prints the seconds the timed
+ones took, so the bench can take turns with it.
 """
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -222,14 +228,37 @@ def matmul_rate(n=2048):
     return 2 * n ** 3 / med / 1e9, times
 
 
+def serve(name):
+    make, warmup, _ = TRAIN[name] if name in TRAIN else INFER[name]
+    fn = make()
+    for _ in range(warmup):
+        fn()
+    print('ready', flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] != 'run':
+            raise SystemExit(f'unknown request {line!r}')
+        count = int(words[1]) if len(words) > 1 else 1
+        for _ in range(int(words[2]) if len(words) > 2 else 0):
+            fn()
+        t = time.perf_counter()
+        for _ in range(count):
+            fn()
+        print(time.perf_counter() - t, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--cases', default=','.join([*TRAIN, *INFER, 'matmul']))
     ap.add_argument('--json')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--serve', choices=[*TRAIN, *INFER])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.serve:
+        serve(args.serve)
+        return
     out = {}
     for name in args.cases.split(','):
         if name in TRAIN:

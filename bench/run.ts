@@ -1,13 +1,15 @@
-// npm run bench -- [--cases a,b,…] [--json out.json] [--pytorch]
+// npm run bench -- [--cases a,b,…] [--json out.json] [--pytorch] [--paired [--pairs N]]
 // Each case runs in its own child process (its peak RSS is its own); the
 // figures are medians after warm-up, printed next to the official PyTorch
 // reference and as a fraction of this machine's matMul rate on the same backend.
-import { execFileSync, spawn } from 'node:child_process';
+// --paired instead takes turns with PyTorch, pair by pair (bench/paired.ts).
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ALL_CASES, INFER_CASES, TRAIN_CASES, runCase, type CaseResult } from './cases';
+import { ALL_CASES, INFER_CASES, TRAIN_CASES, median, runCase, type CaseResult } from './cases';
 import { cycleGanIterationGflop, forwardGflop, generatorConvs, pix2pixIterationGflop } from './flops';
+import { NO_TORCH, type PairedResult, findTorchPython, pairedCase } from './paired';
 import { REFERENCE, REFERENCE_SOURCE, TARGET } from './reference';
 
 const RESULT_TAG = 'BENCH_RESULT ';
@@ -16,17 +18,23 @@ interface Args {
   cases: string[];
   json?: string;
   pytorch: boolean;
+  paired: boolean;
+  /** Pairs per case in --paired mode; each case's own run count when absent. */
+  pairs?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { cases: ALL_CASES, pytorch: false };
+  const args: Args = { cases: ALL_CASES, pytorch: false, paired: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--cases') args.cases = argv[++i].split(',').filter(Boolean);
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--pytorch') args.pytorch = true;
-    else throw new Error(`unknown argument ${a} (use --cases a,b --json file --pytorch)`);
+    else if (a === '--paired') args.paired = true;
+    else if (a === '--pairs') args.pairs = Number(argv[++i]);
+    else throw new Error(`unknown argument ${a} (use --cases a,b --json file --pytorch --paired --pairs n)`);
   }
+  if (args.pairs !== undefined && !(Number.isInteger(args.pairs) && args.pairs > 0)) throw new Error('--pairs takes a positive whole number');
   const unknown = args.cases.filter((c) => !ALL_CASES.includes(c));
   if (unknown.length) throw new Error(`unknown case ${unknown.join(', ')}; cases: ${ALL_CASES.join(', ')}`);
   return args;
@@ -57,8 +65,8 @@ function machine() {
 
 type Result = CaseResult & { peak_rss_mb: number };
 
-/** Runs one case in a child process; the child prints its result on a tagged line. */
-function runChild(name: string): Promise<Result> {
+/** Runs one case (or "paired:<case>:<pairs>") in a child process; the child prints its result on a tagged line. */
+function runChild<R = Result>(name: string): Promise<R> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', name], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -67,35 +75,23 @@ function runChild(name: string): Promise<Result> {
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith(RESULT_TAG));
       if (code !== 0 || !line) return reject(new Error(`case ${name} failed (exit ${code}):\n${out.slice(-2000)}`));
-      resolve(JSON.parse(line.slice(RESULT_TAG.length)) as Result);
+      resolve(JSON.parse(line.slice(RESULT_TAG.length)) as R);
     });
   });
 }
 
 async function child(name: string): Promise<void> {
-  const r = await runCase(name);
+  const [, paired, pairs] = /^paired:(\w+):(\d+)$/.exec(name) ?? [];
+  const r = paired ? await pairedCase(paired, Number(pairs)) : await runCase(name);
   // maxRSS is in KiB; server_start reports its server process instead
-  const peak = r.peak_rss_mb ?? process.resourceUsage().maxRSS / 1024;
+  const peak = ('peak_rss_mb' in r ? r.peak_rss_mb : undefined) ?? process.resourceUsage().maxRSS / 1024;
   process.stdout.write(`${RESULT_TAG}${JSON.stringify({ ...r, peak_rss_mb: Number(peak.toFixed(1)) })}\n`);
   process.exit(0);
 }
 
-/** Python with torch: BENCH_PYTHON, the /tmp/torchenv venv, or python3. */
-function findTorchPython(): string | undefined {
-  for (const py of [process.env.BENCH_PYTHON, '/tmp/torchenv/bin/python', 'python3'].filter((p): p is string => !!p)) {
-    try {
-      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      /* no torch there */
-    }
-  }
-  return undefined;
-}
-
 async function runPytorch(cases: string[]): Promise<Record<string, Record<string, number>> | string> {
   const py = findTorchPython();
-  if (!py) return 'skipped: no python with torch (set BENCH_PYTHON, or python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install --no-index --find-links /opt/wheels torch)';
+  if (!py) return `skipped: ${NO_TORCH}`;
   const wanted = cases.filter((c) => c in REFERENCE).concat('matmul');
   const outFile = path.join(os.tmpdir(), `dt-bench-torch-${process.pid}.json`);
   await new Promise<void>((resolve, reject) => {
@@ -110,10 +106,36 @@ async function runPytorch(cases: string[]): Promise<Record<string, Record<string
 
 const fmt = (x: number | undefined, digits = 3) => (x === undefined || !Number.isFinite(x) ? '-' : x.toPrecision(digits));
 
+/** --paired: each case with a PyTorch counterpart, taking turns with it pair by pair. */
+async function paired(args: Args, m: ReturnType<typeof machine>): Promise<void> {
+  if (!findTorchPython()) throw new Error(`--paired needs ${NO_TORCH}`);
+  const names = args.cases.filter((c) => c in TARGET);
+  if (!names.length) throw new Error(`--paired runs the cases with a PyTorch counterpart: ${Object.keys(TARGET).join(', ')}`);
+  const cases: Record<string, PairedResult & { peak_rss_mb: number }> = {};
+  for (const name of names) {
+    const pairs = args.pairs ?? (TRAIN_CASES[name] ?? INFER_CASES[name]).runs;
+    process.stderr.write(`running ${name}, ${pairs} pairs with PyTorch…\n`);
+    cases[name] = await runChild(`paired:${name}:${pairs}`);
+  }
+  console.log(`\nours and bench/pytorch_reference.py taking turns, pair by pair; backend: ${Object.values(cases)[0].backend}`);
+  console.log(['case', 'unit', 'ours', 'torch here', 'ours/torch', 'pairs meeting target', 'target'].join('\t'));
+  for (const [name, r] of Object.entries(cases)) {
+    const sign = r.unit === 's/iter' ? '≤' : '≥';
+    console.log([name, r.unit, fmt(median(r.ours)), fmt(median(r.torch)), fmt(r.median_ratio), `${r.met} of ${r.ratios.length}`, `${sign} ${r.target}`].join('\t'));
+  }
+  if (args.json) {
+    const round = (xs: number[]) => xs.map((x) => Number(x.toPrecision(4)));
+    const summary = Object.fromEntries(Object.entries(cases).map(([name, r]) => [name, { ...r, ours: round(r.ours), torch: round(r.torch), ratios: round(r.ratios), median_ratio: Number(r.median_ratio.toFixed(3)) }]));
+    await fs.writeFile(args.json, JSON.stringify({ machine: m, mode: 'paired', cases: summary }, null, 2) + '\n');
+    console.log(`\nwrote ${args.json}`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const m = machine();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, node ${m.node}, ${m.os}, load average ${m.load_average.join(' ')}`);
+  if (args.paired) return paired(args, m);
   const matmul = await runChild('matmul');
   const rate = matmul.gflop_per_second as number;
   console.log(`backend: ${matmul.backend}; matMul rate ${rate.toFixed(1)} GFLOP/s (${matmul.note})`);
