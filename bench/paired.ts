@@ -24,6 +24,18 @@ export function findTorchPython(): string | undefined {
   return undefined;
 }
 
+/**
+ * PyTorch's environment. With glibc's default malloc its speed here is bimodal
+ * per process (unet_256 forward 2.1-2.3 or 11 images/s, system time 4.3 vs
+ * 1.4 s): freed blocks go back to the OS and are faulted in again at the next
+ * iteration. `best` keeps them (what TF's BFC allocator does for us), which
+ * gives it its fast mode every time (unet_256 11.5-13.5 images/s, pix2pix
+ * 0.49-0.58 s/it); without it PyTorch runs as the official code does.
+ */
+export function torchEnv(best: boolean): NodeJS.ProcessEnv {
+  return best ? { ...process.env, MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) } : process.env;
+}
+
 export const NO_TORCH = 'no python with torch (set BENCH_PYTHON, or python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install --no-index --find-links /opt/wheels torch)';
 
 export interface PairedResult {
@@ -40,8 +52,8 @@ export interface PairedResult {
 }
 
 /** pytorch_reference.py --serve <name>: ask(line) sends a request and resolves with its answer line. */
-async function torchServer(py: string, name: string): Promise<{ ask(line: string): Promise<string>; close(): void }> {
-  const p = spawn(py, [path.join(__dirname, 'pytorch_reference.py'), '--serve', name], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function torchServer(py: string, name: string, best: boolean): Promise<{ ask(line: string): Promise<string>; close(): void }> {
+  const p = spawn(py, [path.join(__dirname, 'pytorch_reference.py'), '--serve', name], { stdio: ['pipe', 'pipe', 'inherit'], env: torchEnv(best) });
   const lines = readline.createInterface({ input: p.stdout });
   const waiting: ((line: string) => void)[] = [];
   let ended: Error | undefined;
@@ -74,7 +86,8 @@ async function torchServer(py: string, name: string): Promise<{ ask(line: string
  */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
-export async function pairedCase(name: string, pairs: number): Promise<PairedResult> {
+/** `best`: PyTorch with glibc keeping freed memory (torchEnv). */
+export async function pairedCase(name: string, pairs: number, best: boolean): Promise<PairedResult> {
   const py = findTorchPython();
   if (!py) throw new Error(NO_TORCH);
   const train = TRAIN_CASES[name];
@@ -100,7 +113,10 @@ export async function pairedCase(name: string, pairs: number): Promise<PairedRes
     backend = runner.backend;
     dispose = runner.dispose;
   }
-  const torch = await torchServer(py, name);
+  const torch = await torchServer(py, name, best);
+  // one untimed pair: each side's first turn after the other's start-up runs cold
+  await ours();
+  await theirs(torch.ask);
   const result: PairedResult = { unit: train ? 's/iter' : 'images/s', ours: [], torch: [], ratios: [], median_ratio: NaN, met: 0, target: TARGET[name], backend };
   try {
     for (let i = 0; i < pairs; i++) {

@@ -1,15 +1,16 @@
-// npm run bench -- [--cases a,b,…] [--json out.json] [--pytorch] [--paired [--pairs N]]
+// npm run bench -- [--cases a,b,…] [--json out.json] [--pytorch] [--paired [--pairs N]] [--pytorch-best]
 // Each case runs in its own child process (its peak RSS is its own); the
 // figures are medians after warm-up, printed next to the official PyTorch
 // reference and as a fraction of this machine's matMul rate on the same backend.
-// --paired instead takes turns with PyTorch, pair by pair (bench/paired.ts).
+// --paired instead takes turns with PyTorch, pair by pair (bench/paired.ts);
+// --pytorch-best gives PyTorch glibc settings that keep freed memory (torchEnv).
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ALL_CASES, INFER_CASES, TRAIN_CASES, median, runCase, type CaseResult } from './cases';
 import { cycleGanIterationGflop, forwardGflop, generatorConvs, pix2pixIterationGflop } from './flops';
-import { NO_TORCH, type PairedResult, findTorchPython, pairedCase } from './paired';
+import { NO_TORCH, type PairedResult, findTorchPython, pairedCase, torchEnv } from './paired';
 import { REFERENCE, REFERENCE_SOURCE, TARGET } from './reference';
 
 const RESULT_TAG = 'BENCH_RESULT ';
@@ -19,12 +20,14 @@ interface Args {
   json?: string;
   pytorch: boolean;
   paired: boolean;
+  /** PyTorch with glibc keeping freed memory, its fast mode here (bench/paired.ts torchEnv). */
+  pytorchBest: boolean;
   /** Pairs per case in --paired mode; each case's own run count when absent. */
   pairs?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { cases: ALL_CASES, pytorch: false, paired: false };
+  const args: Args = { cases: ALL_CASES, pytorch: false, paired: false, pytorchBest: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--cases') args.cases = argv[++i].split(',').filter(Boolean);
@@ -32,7 +35,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--pytorch') args.pytorch = true;
     else if (a === '--paired') args.paired = true;
     else if (a === '--pairs') args.pairs = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a} (use --cases a,b --json file --pytorch --paired --pairs n)`);
+    else if (a === '--pytorch-best') args.pytorchBest = true;
+    else throw new Error(`unknown argument ${a} (use --cases a,b --json file --pytorch --paired --pairs n --pytorch-best)`);
   }
   if (args.pairs !== undefined && !(Number.isInteger(args.pairs) && args.pairs > 0)) throw new Error('--pairs takes a positive whole number');
   const unknown = args.cases.filter((c) => !ALL_CASES.includes(c));
@@ -81,21 +85,21 @@ function runChild<R = Result>(name: string): Promise<R> {
 }
 
 async function child(name: string): Promise<void> {
-  const [, paired, pairs] = /^paired:(\w+):(\d+)$/.exec(name) ?? [];
-  const r = paired ? await pairedCase(paired, Number(pairs)) : await runCase(name);
+  const [, paired, pairs, best] = /^paired:(\w+):(\d+):(best|shipped)$/.exec(name) ?? [];
+  const r = paired ? await pairedCase(paired, Number(pairs), best === 'best') : await runCase(name);
   // maxRSS is in KiB; server_start reports its server process instead
   const peak = ('peak_rss_mb' in r ? r.peak_rss_mb : undefined) ?? process.resourceUsage().maxRSS / 1024;
   process.stdout.write(`${RESULT_TAG}${JSON.stringify({ ...r, peak_rss_mb: Number(peak.toFixed(1)) })}\n`);
   process.exit(0);
 }
 
-async function runPytorch(cases: string[]): Promise<Record<string, Record<string, number>> | string> {
+async function runPytorch(cases: string[], best: boolean): Promise<Record<string, Record<string, number>> | string> {
   const py = findTorchPython();
   if (!py) return `skipped: ${NO_TORCH}`;
   const wanted = cases.filter((c) => c in REFERENCE).concat('matmul');
   const outFile = path.join(os.tmpdir(), `dt-bench-torch-${process.pid}.json`);
   await new Promise<void>((resolve, reject) => {
-    const p = spawn(py, [path.join(__dirname, 'pytorch_reference.py'), '--cases', wanted.join(','), '--json', outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const p = spawn(py, [path.join(__dirname, 'pytorch_reference.py'), '--cases', wanted.join(','), '--json', outFile], { stdio: ['ignore', 'inherit', 'inherit'], env: torchEnv(best) });
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pytorch_reference.py exited with ${code}`))));
   });
@@ -115,9 +119,10 @@ async function paired(args: Args, m: ReturnType<typeof machine>): Promise<void> 
   for (const name of names) {
     const pairs = args.pairs ?? (TRAIN_CASES[name] ?? INFER_CASES[name]).runs;
     process.stderr.write(`running ${name}, ${pairs} pairs with PyTorch…\n`);
-    cases[name] = await runChild(`paired:${name}:${pairs}`);
+    cases[name] = await runChild(`paired:${name}:${pairs}:${args.pytorchBest ? 'best' : 'shipped'}`);
   }
-  console.log(`\nours and bench/pytorch_reference.py taking turns, pair by pair; backend: ${Object.values(cases)[0].backend}`);
+  const torchMode = args.pytorchBest ? 'with glibc keeping freed memory (--pytorch-best)' : "with glibc's default malloc, as the official code runs";
+  console.log(`\nours and bench/pytorch_reference.py (${torchMode}) taking turns, pair by pair; backend: ${Object.values(cases)[0].backend}`);
   console.log(['case', 'unit', 'ours', 'torch here', 'ours/torch', 'pairs meeting target', 'target'].join('\t'));
   for (const [name, r] of Object.entries(cases)) {
     const sign = r.unit === 's/iter' ? '≤' : '≥';
@@ -126,7 +131,7 @@ async function paired(args: Args, m: ReturnType<typeof machine>): Promise<void> 
   if (args.json) {
     const round = (xs: number[]) => xs.map((x) => Number(x.toPrecision(4)));
     const summary = Object.fromEntries(Object.entries(cases).map(([name, r]) => [name, { ...r, ours: round(r.ours), torch: round(r.torch), ratios: round(r.ratios), median_ratio: Number(r.median_ratio.toFixed(3)) }]));
-    await fs.writeFile(args.json, JSON.stringify({ machine: m, mode: 'paired', cases: summary }, null, 2) + '\n');
+    await fs.writeFile(args.json, JSON.stringify({ machine: m, mode: 'paired', pytorch_malloc: args.pytorchBest ? 'keeps freed memory' : 'default', cases: summary }, null, 2) + '\n');
     console.log(`\nwrote ${args.json}`);
   }
 }
@@ -144,11 +149,11 @@ async function main(): Promise<void> {
     process.stderr.write(`running ${name}…\n`);
     cases[name] = await runChild(name);
   }
-  const torch = args.pytorch ? await runPytorch(args.cases) : undefined;
+  const torch = args.pytorch ? await runPytorch(args.cases, args.pytorchBest) : undefined;
   if (typeof torch === 'string') console.log(`pytorch: ${torch}`);
   const torchCases = typeof torch === 'object' ? torch : undefined;
 
-  console.log(`\nreference: ${REFERENCE_SOURCE}${torchCases ? `; "torch here" measured now in this session (matMul ${fmt(torchCases.matmul?.gflop_per_second)} GFLOP/s)` : ''}`);
+  console.log(`\nreference: ${REFERENCE_SOURCE}${torchCases ? `; "torch here" measured now in this session${args.pytorchBest ? ' with glibc keeping freed memory' : ''} (matMul ${fmt(torchCases.matmul?.gflop_per_second)} GFLOP/s)` : ''}`);
   console.log(['case', 'ours', 'unit', 'ref', 'ours/ref', 'target', torchCases ? 'torch here' : '', torchCases ? 'ours/torch' : '', 'GFLOP', '% matMul', 'peak RSS MB'].join('\t'));
   const summary: Record<string, unknown> = {};
   for (const [name, r] of Object.entries(cases)) {
