@@ -71,6 +71,7 @@ void* CreateNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, tru
 void* CreateNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr); }
 void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "pad"); }
 void* CreateShiftSum(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "taps"); }
+void* CreateNoAttrs(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, nullptr); }
 
 void DeleteKernel(void* a) { delete static_cast<Attrs*>(a); }
 
@@ -388,6 +389,42 @@ void ComputePadGrad(void* kernel, TF_OpKernelContext* ctx) {
            [&](const float* dy, float* dx, int64_t r) { PadGradRow(dy, dx, s, p, r); });
 }
 
+// dst (o x c) = src (c x o) transposed, in 8 x 8 tiles.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void TransposeTap(const float* __restrict src, float* __restrict dst, int64_t c, int64_t o) {
+  constexpr int64_t kTile = 8;
+  const int64_t c8 = c - c % kTile, o8 = o - o % kTile;
+  for (int64_t a0 = 0; a0 < c8; a0 += kTile) {
+    for (int64_t b0 = 0; b0 < o8; b0 += kTile) {
+      for (int64_t b = b0; b < b0 + kTile; b++) {
+        for (int64_t a = a0; a < a0 + kTile; a++) dst[b * c + a] = src[a * o + b];
+      }
+    }
+  }
+  // the edges past the last whole tile
+  for (int64_t a = 0; a < c; a++) {
+    for (int64_t b = a < c8 ? o8 : 0; b < o; b++) dst[b * c + a] = src[a * o + b];
+  }
+}
+
+// DtRotateFilter: w [kh, kw, c, o] -> [kh, kw, o, c], each tap's c x o block
+// transposed and the taps in reverse order (rotated 180 degrees): the filter
+// of an input gradient computed as a forward convolution. TF's Reverse and
+// Transpose took 1.2 and 4.4 ms on PatchGAN's 4x4x256x512.
+void ComputeRotateFilter(void*, TF_OpKernelContext* ctx) {
+  int64_t taps = 0, c = 0, o = 0;
+  RunRowOp(ctx, "DtRotateFilter takes a float32 [kh, kw, in, out] filter",
+           [&](TF_Tensor* w, int64_t* dims) {
+             taps = TF_Dim(w, 0) * TF_Dim(w, 1), c = TF_Dim(w, 2), o = TF_Dim(w, 3);
+             dims[0] = TF_Dim(w, 0), dims[1] = TF_Dim(w, 1), dims[2] = o, dims[3] = c;
+             return true;
+           },
+           [&](const float* w, float* y, int64_t r) {
+             // the op's rows are the taps (kh rows of kw taps each: dims[0] * dims[1])
+             TransposeTap(w + (taps - 1 - r) * c * o, y + r * o * c, c, o);
+           });
+}
+
 // DtShiftSum: z [N, H, W + k - 1, k * o] -> y [N, H, W, o], y[.., x, q] = sum over j < k of z[.., x + j, j * o + q]
 // (the column shifts of a k-wide kernel computed as a k x 1 conv into k * o channels).
 void ComputeShiftSum(void* kernel, TF_OpKernelContext* ctx) {
@@ -447,6 +484,7 @@ NAPI_MODULE_INIT() {
   if (!error) error = dt::Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad, DeleteKernel);
   if (!error) error = dt::Register("DtShiftSum", {"z: float"}, {"y: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSum, DeleteKernel);
   if (!error) error = dt::Register("DtShiftSumGrad", {"dy: float"}, {"dz: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSumGrad, DeleteKernel);
+  if (!error) error = dt::Register("DtRotateFilter", {"w: float"}, {"y: float"}, {}, CreateNoAttrs, ComputeRotateFilter, DeleteKernel);
   if (!error) error = dt::RegisterSplitConv();
   if (error) {
     napi_throw_error(env, nullptr, error);

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { fastest } from '../../server/models/layers/fastest';
-import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad } from '../../server/models/layers/nativeKernels';
+import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -152,6 +152,21 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     assert.ok(hasDtKernels(), dtKernelsStatus().why);
   });
 
+  test("rotate a filter for the forward-conv input gradient exactly as TF's reverse and transpose do", async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    // PatchGAN's 4x4x256x512 (split over the cores), a ResNet 3x3 with sizes off the tile, the 7x7 into RGB
+    for (const shape of [[4, 4, 256, 512], [3, 3, 20, 17], [7, 7, 32, 3]] as [number, number, number, number][]) {
+      const [got, want] = tf.tidy(() => {
+        const w = tf.randomNormal(shape, 0, 1, 'float32', shape[2]) as tf.Tensor4D;
+        return [dtRotateFilter(w), tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2])];
+      });
+      assert.deepEqual(got.shape, want.shape);
+      assert.deepEqual(got.dataSync(), want.dataSync(), shape.join('x'));
+      tf.dispose([got, want]);
+    }
+  });
+
   test('refuse bad input with a message naming the op and what it takes', async () => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
@@ -159,6 +174,7 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     tf.tidy(() => {
       assert.throws(() => dtReflectPad(tf.zeros([1, 3, 3, 2]), 3), /DtReflectPad takes a float32 \[N, H, W, C\] tensor with H and W larger than the padding/);
       assert.throws(() => dtShiftSum(tf.zeros([1, 4, 4, 5]), 2), /DtShiftSum takes a float32 \[N, H, W, taps \* C\] tensor/);
+      assert.throws(() => dtRotateFilter(tf.zeros([4, 4, 2]) as tf.Tensor4D), /DtRotateFilter takes a float32 \[kh, kw, in, out\] filter/);
       assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
     });
     assert.equal(tf.memory().numTensors, before);
@@ -391,6 +407,28 @@ describe('conv gradient formulations', () => {
       }
     }
     t.diagnostic(`input gradient formulations vs native: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test("the forward-conv input gradient of a zero-padded conv leaves the padding out, as slicing it off would", async () => {
+    await useBackend('tensorflow');
+    // PatchGAN's stride-1 4x4 conv (pad 1), a ResNet 3x3 (pad 1), and the final 7x7 into RGB (few outputs, pad 3)
+    type Shape = [number, number, number, number];
+    for (const [shape, k, o, pad] of [[[1, 9, 9, 16], 4, 8, 1], [[2, 8, 8, 8], 3, 8, 1], [[1, 12, 12, 8], 7, 3, 3]] as [Shape, number, number, number][]) {
+      const [n, h, w, c] = shape;
+      const padded: Shape = [n, h + 2 * pad, w + 2 * pad, c];
+      const { cropped, sliced } = tf.tidy(() => {
+        const weights = tf.randomNormal([k, k, c, o], 0, 0.1, 'float32', k) as tf.Tensor4D;
+        const dy = tf.randomNormal([n, padded[1] - k + 1, padded[2] - k + 1, o], 0, 1, 'float32', pad) as tf.Tensor4D;
+        return {
+          cropped: INPUT_GRADS.forwardConv(dy, weights, shape, 1, pad),
+          sliced: tf.slice(INPUT_GRADS.forwardConv(dy, weights, padded, 1), [0, pad, pad, 0], shape),
+        };
+      });
+      assert.deepEqual(cropped.shape, shape);
+      const err = relativeError(cropped.dataSync(), sliced.dataSync());
+      assert.ok(err < 1e-6, `${shape.join('x')} k${k} pad ${pad}: relative difference ${err}`);
+      tf.dispose([cropped, sliced]);
+    }
   });
 
   test('each layer gets the formulation measured fastest for its shapes', async () => {

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { fastest } from './fastest';
-import { IMAGE_PATCHES, dtShiftSum, dtShiftSumGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
+import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -276,20 +276,27 @@ function fewOutputs(w: tf.Tensor4D, stride: number): boolean {
   return stride === 1 && w.shape[3] <= FEW_OUTPUT_CHANNELS && w.shape[1] > 1 && tf.getBackend() === 'tensorflow';
 }
 
-/** A stride-1 input gradient as the forward convolution of the zero-padded dy with the rotated, transposed filter. */
-function inputGradByForwardConv(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+/**
+ * A stride-1 input gradient as the forward convolution of the zero-padded dy
+ * with the rotated, transposed filter. `crop` rows and columns off each side
+ * (the forward pass's zero padding) are left out by padding dy that much less,
+ * instead of computed and sliced off.
+ */
+function inputGradByForwardConv(dy: tf.Tensor4D, w: tf.Tensor4D, crop = 0): tf.Tensor4D {
   const [kh, kw] = w.shape;
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [kh - 1 - crop, kh - 1 - crop], [kw - 1 - crop, kw - 1 - crop], [0, 0]];
   return tf.tidy(() => {
-    const rotated = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    if (fewOutputs(rotated, 1)) return conv2dFewOutputs(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), rotated);
-    return tf.conv2d(dy, rotated, 1, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]);
+    const rotated = hasDtKernels() ? dtRotateFilter(w) : (tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+    if (fewOutputs(rotated, 1)) return conv2dFewOutputs(tf.pad(dy, pads), rotated);
+    return tf.conv2d(dy, rotated, 1, pads);
   });
 }
 
 /** The ways to compute a 'valid' convolution's input gradient; all give the same values up to float rounding. */
 export const INPUT_GRADS = {
   native: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => tf.conv2dTranspose(dy, w, inputShape, stride, 'valid'),
-  forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D) => inputGradByForwardConv(dy, w),
+  /** `crop`: the dx of the input without that much zero padding on each side (crop < kh, kw). */
+  forwardConv: (dy: tf.Tensor4D, w: tf.Tensor4D, _inputShape?: Shape4, _stride?: number, crop = 0) => inputGradByForwardConv(dy, w, crop),
   columns: inputGradByColumns,
   oneDnn: inputGradByOneDnn,
   /** TF's kernel on a range of dy's rows per core, where splitConvs(). */
@@ -321,6 +328,7 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   if (splitConvs()) candidates.push(...split.filter((k) => k !== chosen));
   return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
     if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
+    if (k === 'forwardConv' && pad < Math.min(w.shape[0], w.shape[1])) return INPUT_GRADS.forwardConv(dy, w, inputShape, stride, pad);
     return tf.tidy(() => {
       const dxp = INPUT_GRADS[k](dy, w, padded, stride);
       return pad === 0 ? dxp : tf.slice(dxp, [0, pad, pad, 0], inputShape);

@@ -231,6 +231,14 @@ export function dtInstanceNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, bias: tf.Ten
   return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, x, bias, mean, rstd }, { slope }) as [tf.Tensor4D, tf.Tensor1D];
 }
 
+const ROTATE_FILTER = 'DT_RotateFilter';
+registerNative(ROTATE_FILTER, (nb, { w }) => nb.executeSingleOutput('DtRotateFilter', [], [w]));
+
+/** w [kh, kw, c, o] rotated 180° with in and out swapped: [kh, kw, o, c]. Callers check hasDtKernels(). */
+export function dtRotateFilter(w: tf.Tensor4D): tf.Tensor4D {
+  return tf.engine().runKernel(ROTATE_FILTER, { w }) as tf.Tensor4D;
+}
+
 /** Registers an op of dt_kernels.cc with one input and one int attribute; returns its runner (callers check hasDtKernels()). */
 function dtIntOp(op: string, attr: 'pad' | 'taps'): (x: tf.Tensor4D, value: number) => tf.Tensor4D {
   const kernelName = `DT_${op}`;
