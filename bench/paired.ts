@@ -113,12 +113,13 @@ export async function pairedCase(name: string, pairs: number, best: boolean): Pr
     backend = runner.backend;
     dispose = runner.dispose;
   }
-  const torch = await torchServer(py, name, best);
-  // one untimed pair: each side's first turn after the other's start-up runs cold
-  await ours();
-  await theirs(torch.ask);
   const result: PairedResult = { unit: train ? 's/iter' : 'images/s', ours: [], torch: [], ratios: [], median_ratio: NaN, met: 0, target: TARGET[name], backend };
+  let torch: Awaited<ReturnType<typeof torchServer>> | undefined;
   try {
+    torch = await torchServer(py, name, best);
+    // one untimed pair: each side's first turn after the other's start-up runs cold
+    await ours();
+    await theirs(torch.ask);
     for (let i = 0; i < pairs; i++) {
       let a: number;
       let b: number;
@@ -138,7 +139,7 @@ export async function pairedCase(name: string, pairs: number, best: boolean): Pr
       result.ratios.push(a / b);
     }
   } finally {
-    torch.close();
+    torch?.close();
     await dispose();
   }
   result.median_ratio = median(result.ratios);

@@ -174,7 +174,7 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     tf.tidy(() => {
       assert.throws(() => dtReflectPad(tf.zeros([1, 3, 3, 2]), 3), /DtReflectPad takes a float32 \[N, H, W, C\] tensor with H and W larger than the padding/);
       assert.throws(() => dtShiftSum(tf.zeros([1, 4, 4, 5]), 2), /DtShiftSum takes a float32 \[N, H, W, taps \* C\] tensor/);
-      assert.throws(() => dtRotateFilter(tf.zeros([4, 4, 2]) as tf.Tensor4D), /DtRotateFilter takes a float32 \[kh, kw, in, out\] filter/);
+      assert.throws(() => dtRotateFilter(tf.zeros([4, 4, 2]) as tf.Tensor as tf.Tensor4D), /DtRotateFilter takes a float32 \[kh, kw, in, out\] filter/);
       assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
     });
     assert.equal(tf.memory().numTensors, before);
