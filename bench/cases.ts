@@ -15,12 +15,8 @@ import { writePth } from '../server/io/pth';
 import { loadGenerator } from '../server/models/loadModel';
 import { Generator } from '../server/models/network';
 import type { GeneratorSpec } from '../server/models/spec';
-import { resolveOptions, type TrainRequest } from '../server/options/options';
-import { CycleGanTrainer } from '../server/train/cycleGan';
-import { initNets } from '../server/train/nets';
-import { Pix2PixTrainer } from '../server/train/pix2pix';
-import { Rng } from '../server/train/rng';
 import { runTranslation } from '../server/translate/pipeline';
+import { benchTrainer } from './stepTrainer';
 
 export interface CaseResult {
   seconds_per_iteration?: number;
@@ -77,12 +73,8 @@ export const INFER_CASES: Record<string, InferCase> = {
 /** The real trainer on two seeded image pairs, alternating; each call times one step (s) and its CPU time (s, all threads). */
 export async function trainStepper(c: TrainCase): Promise<{ step(): { seconds: number; cpu: number }; backend: string }> {
   const backend = await initBackend();
-  // preset 'full' is the official recipe; only the generator and the size change
-  const req: TrainRequest = { dataroot: os.tmpdir(), model: c.model, preset: 'full', netG: c.netG, ngf: c.ngf, ndf: 64, crop_size: c.side, load_size: c.side, iterations: 1 };
-  const o = resolveOptions(req, { datasetSize: 1 });
-  const nets = initNets(o);
-  const rng = Rng.from(o.seed, 7);
-  const trainer = c.model === 'cyclegan' ? new CycleGanTrainer(o, nets, rng) : new Pix2PixTrainer(o, nets, rng);
+  // the run seed's default (0) for the image pool's stream, as a run would have
+  const { trainer, lr } = benchTrainer(c.model, c.netG, c.ngf, c.side, 0);
   const shape: [number, number, number, number] = [1, c.side, c.side, 3];
   const pairs = [0, 1].map((i) => [tf.randomUniform(shape, -1, 1, 'float32', 2 * i + 1), tf.randomUniform(shape, -1, 1, 'float32', 2 * i + 2)] as tf.Tensor4D[]);
   let i = 0;
@@ -90,7 +82,7 @@ export async function trainStepper(c: TrainCase): Promise<{ step(): { seconds: n
     const [a, b] = pairs[i++ % 2];
     const t = performance.now();
     const u = process.cpuUsage();
-    trainer.step(a, b, o.lr);
+    trainer.step(a, b, lr);
     const used = process.cpuUsage(u);
     return { seconds: (performance.now() - t) / 1000, cpu: (used.user + used.system) / 1e6 };
   };

@@ -96,7 +96,7 @@ export async function pairedCase(name: string, pairs: number, best: boolean): Pr
   let ours: () => Promise<number>;
   let theirs: (ask: (line: string) => Promise<string>) => Promise<number>;
   let backend: string;
-  let dispose = async () => undefined as void;
+  let dispose = async (): Promise<void> => {};
   if (train) {
     const stepper = await trainStepper(train);
     for (let i = 0; i < train.warmup; i++) stepper.step();
