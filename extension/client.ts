@@ -18,11 +18,11 @@ export class ServerClient implements vscode.Disposable {
   private task: string | undefined;
   private readonly forkOptions: { env: NodeJS.ProcessEnv };
 
-  constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
+  constructor(extensionUri: vscode.Uri, private readonly storage: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
     const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
     // The server resolves TensorFlow.js from this folder when set; the same
     // options object is reused (and updated) at every restart.
-    this.forkOptions = { env: serverEnv() };
+    this.forkOptions = { env: this.serverEnv() };
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: this.forkOptions },
       debug: { module, transport: TransportKind.ipc, options: { ...this.forkOptions, execArgv: ['--nolazy', '--inspect=6019'] } },
@@ -58,10 +58,23 @@ export class ServerClient implements vscode.Disposable {
 
   async restart(): Promise<void> {
     this.restarts = [];
-    this.forkOptions.env = serverEnv();
+    this.forkOptions.env = this.serverEnv();
     this.log.info('restarting the server');
     if (this.client.isRunning()) await this.client.restart();
     else await this.start();
+  }
+
+  /**
+   * The server's environment: DOMAIN_TRANSLATOR_TFJS_DIR from the
+   * domainTranslator.tfjsDirectory setting, and where "Build Native Kernels"
+   * puts the addon (the extension's global storage).
+   */
+  private serverEnv(): NodeJS.ProcessEnv {
+    const dir = vscode.workspace.getConfiguration('domainTranslator').get<string>('tfjsDirectory', '').trim();
+    const env: NodeJS.ProcessEnv = { ...process.env, DOMAIN_TRANSLATOR_NATIVE_DIR: vscode.Uri.joinPath(this.storage, 'native').fsPath };
+    if (dir) env.DOMAIN_TRANSLATOR_TFJS_DIR = dir;
+    else delete env.DOMAIN_TRANSLATOR_TFJS_DIR;
+    return env;
   }
 
   dispose(): void {
@@ -94,13 +107,4 @@ export class ServerClient implements vscode.Disposable {
 export function message(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return text.replace(/^Request \S+ failed with message: /, '');
-}
-
-/** The server's environment: DOMAIN_TRANSLATOR_TFJS_DIR from the domainTranslator.tfjsDirectory setting. */
-function serverEnv(): NodeJS.ProcessEnv {
-  const dir = vscode.workspace.getConfiguration('domainTranslator').get<string>('tfjsDirectory', '').trim();
-  const env = { ...process.env };
-  if (dir) env.DOMAIN_TRANSLATOR_TFJS_DIR = dir;
-  else delete env.DOMAIN_TRANSLATOR_TFJS_DIR;
-  return env;
 }

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { ServerClient } from './client';
 import { registerDatasetCommands } from './commands/dataset';
+import { buildNativeKernelsCommand } from './commands/nativeKernels';
 import { RecentModels } from './commands/recentModels';
 import { registerTrainingCommands } from './commands/train';
 import { translateCommand } from './commands/translate';
@@ -13,7 +14,7 @@ let server: ServerClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('Domain Translator', { log: true });
-  server = new ServerClient(context.extensionUri, log);
+  server = new ServerClient(context.extensionUri, context.globalStorageUri, log);
   const statusBar = new ServerStatusBar();
   const deps = { server, recent: new RecentModels(context.globalState), log, extensionUri: context.extensionUri };
   context.subscriptions.push(
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('domainTranslator.showLog', () => log.show()),
     ...registerDatasetCommands({ ...deps, storageUri: context.globalStorageUri }),
     vscode.commands.registerCommand('domainTranslator.restartServer', () => server?.restart()),
+    vscode.commands.registerCommand('domainTranslator.buildNativeKernels', buildNativeKernelsCommand(server, log)),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('domainTranslator.tfjsDirectory')) return;
       const pick = await vscode.window.showInformationMessage('Domain Translator: restart the server to use the new TensorFlow.js folder?', 'Restart');

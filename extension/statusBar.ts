@@ -15,7 +15,7 @@ export class ServerStatusBar implements vscode.Disposable {
 
   update(state: ServerState): void {
     const tip = new vscode.MarkdownString('', true);
-    tip.isTrusted = { enabledCommands: ['domainTranslator.showLog', 'domainTranslator.restartServer'] };
+    tip.isTrusted = { enabledCommands: ['domainTranslator.showLog', 'domainTranslator.restartServer', 'domainTranslator.buildNativeKernels'] };
     tip.appendMarkdown('**Domain Translator** server\n\n');
     this.item.backgroundColor = undefined;
     if (state.kind === 'starting') {
@@ -31,6 +31,7 @@ export class ServerStatusBar implements vscode.Disposable {
       tip.appendMarkdown(`Backend: **${backend.name}** (tfjs ${backend.tfjsVersion}` +
         (backend.threads ? `, ${backend.threads} threads` : '') + ')\n\n');
       if (backend.nativeKernels) tip.appendText(`Native kernels (instance norm, reflection padding, split convolutions): ${backend.nativeKernels}\n\n`);
+      if (backend.nativeKernelsBuildable) tip.appendMarkdown('[Build native kernels](command:domainTranslator.buildNativeKernels) (needs g++; about 30 s, then a server restart)\n\n');
       for (const s of backend.skipped) tip.appendText(`Not used: ${s}\n\n`);
       tip.appendText(`Task: ${task ?? 'idle'}`);
     }

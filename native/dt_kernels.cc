@@ -16,8 +16,6 @@
 //   DtReflectPad(x: [N,H,W,C]) -> [N,H+2p,W+2p,C], PyTorch's ReflectionPad2d(p)
 //   DtReflectPadGrad(dy) -> dx: each padded value added back onto the one it copies
 //   DtShiftSum(z) -> y and its gradient: the column shifts of a conv into few channels
-#include <node_api.h>
-
 #include <cmath>
 
 #include "dt_common.h"
@@ -473,7 +471,20 @@ void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) {
 
 }  // namespace
 
-NAPI_MODULE_INIT() {
+// The three Node-API calls the addon makes, declared here instead of taken from
+// Node's headers so it also builds where Node has none (VS Code's Electron, for
+// the "Build Native Kernels" command); Node-API's ABI is stable. Node calls
+// napi_register_module_v1 when it loads the addon.
+extern "C" {
+typedef struct napi_env__* napi_env;
+typedef struct napi_value__* napi_value;
+int napi_throw_error(napi_env env, const char* code, const char* msg);
+int napi_create_uint32(napi_env env, uint32_t value, napi_value* result);
+int napi_set_named_property(napi_env env, napi_value object, const char* name, napi_value value);
+__attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports);
+}
+
+napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   const char* error = dt::Register("DtInstanceNorm", {"x: float", "bias: float"}, {"y: float", "mean: float", "rstd: float"},
                                {"slope: float", "epsilon: float"}, CreateNorm, ComputeNorm, DeleteKernel);
   if (!error) {

@@ -13,6 +13,16 @@ export interface BackendInfo {
   threads?: number;
   /** tensorflow only: our native kernels (native/dt_kernels.cc), "loaded", or why not. */
   nativeKernels?: string;
+  /** tensorflow only: the native kernels are not loaded and BuildNativeKernelsRequest can build them here. */
+  nativeKernelsBuildable?: boolean;
+}
+
+export interface NativeKernelsBuilt {
+  /** The addon, in the extension's storage, named for this TensorFlow library and these sources. */
+  file: string;
+  seconds: number;
+  /** The compiler's warnings, if any. */
+  warnings: string;
 }
 
 export interface ServerStatus {
@@ -85,6 +95,8 @@ export const StatusRequest = new RequestType0<ServerStatus, void>('domainTransla
 export const StatusNotification = new NotificationType<ServerStatus>('domainTranslator/statusChanged');
 // extension → server, when the user picks a model: what it is, or a clear error.
 export const InspectModelRequest = new RequestType<{ path: string }, ModelSummary, void>('domainTranslator/inspectModel');
+// extension → server, from "Build Native Kernels": compiles native/*.cc against the server's tfjs-node (~30 s); the next server start loads them.
+export const BuildNativeKernelsRequest = new RequestType0<NativeKernelsBuilt, void>('domainTranslator/buildNativeKernels');
 // extension → server, from "Translate to Domain A/B": translates with work-done progress; cancellable.
 export const TranslateRequest = new RequestType<TranslateParams, TranslateResult, void>('domainTranslator/translate');
 

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
-import { dtKernelsInstalled, dtKernelsStatus, splitConvs } from './models/layers/nativeKernels';
+import { dtKernelsInstalled, dtKernelsStatus, kernelsBuildProblem, splitConvs } from './models/layers/nativeKernels';
 import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -74,6 +74,7 @@ async function start(wanted: BackendName | undefined): Promise<BackendInfo> {
       if (name === 'tensorflow') {
         const k = dtKernelsStatus();
         current.nativeKernels = !k.loaded ? k.why : splitConvs() ? `loaded; convolutions split over ${os.availableParallelism()} cores` : 'loaded';
+        current.nativeKernelsBuildable = !kernelsBuildProblem();
       }
       return current;
     } catch (err) {

@@ -3,11 +3,12 @@
 // modules, reports work-done progress and honours cancellation.
 import './tfjsLocation';
 import { createConnection, ProposedFeatures, TextDocumentSyncKind, WorkDoneProgress } from 'vscode-languageserver/node';
-import { InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
+import { BuildNativeKernelsRequest, InspectModelRequest, StatusNotification, StatusRequest, TranslateRequest, type ServerStatus } from '../protocol/server';
 import { initBackend } from './backend';
 import { registerDatasetRequests } from './data/datasetRequests';
 import { registerTrainingRequests } from './training/requests';
 import { registerOptionsDiagnostics } from './optionsDiagnostics';
+import { buildDtKernels } from './models/layers/nativeKernels';
 import { inspectModel } from './models/loadModel';
 import { translate } from './translate/translate';
 
@@ -47,6 +48,17 @@ registerOptionsDiagnostics(connection);
 connection.onRequest(InspectModelRequest, async ({ path }) => {
   await initBackend();
   return inspectModel(path);
+});
+
+connection.onRequest(BuildNativeKernelsRequest, async () => {
+  await initBackend();
+  // g++ takes both cores for ~30 s, and loading the result needs a server restart
+  if (task) throw new Error(`the server is ${task}; build the native kernels when it is idle`);
+  return withTask('building native kernels', async () => {
+    const start = performance.now();
+    const built = await buildDtKernels();
+    return { ...built, seconds: (performance.now() - start) / 1000 };
+  });
 });
 
 connection.onRequest(TranslateRequest, async (params, token) => {

@@ -1,4 +1,5 @@
 // End to end in a real VS Code (code-server) with the packaged .vsix: the
+// native kernels built from the status bar's tooltip, then the
 // command palette's "Start Training…" on a small unaligned dataset (8 images
 // per domain from horse2zebra-mini), Preview preset, shortened by workspace
 // settings; the progress notification, the status bar, the run folder on
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { explorerCommand, SHARED, useCodeServer } from './codeServer';
 
 const H2Z = path.join(SHARED, 'datasets/horse2zebra-mini');
@@ -49,6 +50,7 @@ async function startTraining(url: string, page: Page): Promise<void> {
   const { workspace } = e2e;
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^h2z-small$/ }).waitFor({ timeout: 60_000 });
+  await buildNativeKernels(page);
 
   await runCommand(page, 'Domain Translator: Start Training…');
   // 1/4 dataset: found in the workspace.
@@ -114,6 +116,39 @@ async function startTraining(url: string, page: Page): Promise<void> {
 
   await validateAsYouType(page, panel, runDir);
   await killDuringTraining(page, panel);
+}
+
+/** The server status bar item's tooltip once it says `text`, hovering again until it does. */
+async function statusTooltip(page: Page, text: string): Promise<Locator> {
+  const status = page.locator('.statusbar-item', { hasText: 'DT: tensorflow' });
+  const hover = page.locator('.workbench-hover').filter({ hasText: text }).first();
+  for (let attempt = 0; ; attempt++) {
+    await status.hover({ timeout: 120_000 });
+    if (await hover.waitFor({ timeout: 5000 }).then(() => true, () => false)) return hover;
+    const shown = await page.locator('.workbench-hover').first().textContent({ timeout: 1000 }).catch(() => 'no tooltip');
+    assert.ok(attempt < 20, `the status tooltip never said ${text}; it says: ${shown}`);
+    await page.mouse.move(700, 400);
+    await page.waitForTimeout(1000);
+  }
+}
+
+/**
+ * The installed extension has tfjs-node (the repository's, as its Tfjs
+ * Directory) but no native kernels: the tooltip offers to build them, its link
+ * compiles them, and the restarted server loads them for the training below.
+ */
+async function buildNativeKernels(page: Page): Promise<void> {
+  await runCommand(page, 'Domain Translator: Show Log'); // activates the extension
+  const offer = await statusTooltip(page, 'not built for this TensorFlow library');
+  await shot(page, '0-kernels-offered');
+  await offer.locator('a', { hasText: 'Build native kernels' }).click();
+  await page.locator('.notification-toast', { hasText: 'compiling the native kernels' }).waitFor({ timeout: 30_000 });
+  await page.locator('.notification-toast', { hasText: /native kernels built in \d+ s; the server restarted with them/ }).waitFor({ timeout: 300_000 });
+  await page.mouse.move(700, 400);
+  // a string: Playwright normalises its whitespace, and the tooltip's spaces are non-breaking
+  await statusTooltip(page, 'split convolutions): loaded; convolutions split over');
+  await shot(page, '0-kernels-loaded');
+  await page.mouse.move(700, 400);
 }
 
 /** A second run from the explorer's context menu; the server is killed mid-run: the status is recovered from the run folder. */

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { cachedKernelsFile, compileKernels, compileProblem, tfjsNodeDeps } from '../../nativeBuild';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
@@ -319,8 +320,24 @@ function splitEveryConv2D(): void {
   });
 }
 
-/** Where `npm run build` puts the addon: dist/ beside the bundled server, or from the sources (tests, bench). */
-const DT_KERNELS_FILES = [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node')];
+/** The kernel sources: beside the bundled server in an installed extension, or in the repository. */
+export const NATIVE_SOURCES = [path.resolve(__dirname, '../native'), path.resolve(__dirname, '../../../native')].find((d) => existsSync(path.join(d, 'dt_kernels.cc')));
+
+/**
+ * Where the addon built by "Build Native Kernels" goes for this tfjs-node
+ * (DOMAIN_TRANSLATOR_NATIVE_DIR, the extension's storage), or undefined.
+ */
+export function builtKernelsFile(): string | undefined {
+  const dir = process.env.DOMAIN_TRANSLATOR_NATIVE_DIR;
+  const deps = tfjsNodeDeps();
+  return dir && deps && NATIVE_SOURCES && !compileProblem(NATIVE_SOURCES, deps) ? cachedKernelsFile(dir, NATIVE_SOURCES, deps) : undefined;
+}
+
+/** Where the addon may be: `npm run build`'s, beside the bundled server or in the repository, then the command's. */
+function dtKernelsFiles(): string[] {
+  const built = builtKernelsFile();
+  return [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node'), ...(built ? [built] : [])];
+}
 
 let dtKernels: { loaded: boolean; why: string } | undefined;
 /**
@@ -334,9 +351,9 @@ export function hasDtKernels(): boolean {
 /** Loads the addon on first call; `why` says why not when it did not load. */
 export function dtKernelsStatus(): { loaded: boolean; why: string } {
   if (!dtKernels) {
-    const file = DT_KERNELS_FILES.find((f) => existsSync(f));
+    const file = dtKernelsFiles().find((f) => existsSync(f));
     if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') dtKernels = { loaded: false, why: 'turned off by DOMAIN_TRANSLATOR_NATIVE_KERNELS=0' };
-    else if (!file) dtKernels = { loaded: false, why: 'not part of this installation (built from source by npm run build where tfjs-node is installed); portable ops run instead' };
+    else if (!file) dtKernels = { loaded: false, why: `not built for this TensorFlow library (${builtKernelsFile() ? 'run "Domain Translator: Build Native Kernels"' : 'npm run build builds them from source'}); portable ops run instead` };
     else {
       try {
         require(file);
@@ -350,6 +367,29 @@ export function dtKernelsStatus(): { loaded: boolean; why: string } {
   return dtKernels;
 }
 
+/** Why "Build Native Kernels" cannot build the addon here, or undefined when it can. */
+export function kernelsBuildProblem(): string | undefined {
+  if (tf.getBackend() !== 'tensorflow') return `they run on the tensorflow backend only, and this server runs ${tf.getBackend()}`;
+  const status = dtKernelsStatus();
+  if (status.loaded) return 'they are already loaded';
+  if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') return status.why;
+  const deps = tfjsNodeDeps();
+  if (!deps) return '@tensorflow/tfjs-node is not installed';
+  if (!NATIVE_SOURCES) return 'their sources are not part of this installation';
+  const problem = compileProblem(NATIVE_SOURCES, deps);
+  if (problem) return problem;
+  if (!process.env.DOMAIN_TRANSLATOR_NATIVE_DIR) return 'there is no folder to build them in (DOMAIN_TRANSLATOR_NATIVE_DIR is not set)';
+  return undefined;
+}
+
+/** Compiles the addon where the next server start looks for it (builtKernelsFile()). */
+export async function buildDtKernels(): Promise<{ file: string; warnings: string }> {
+  const problem = kernelsBuildProblem();
+  const [deps, file] = [tfjsNodeDeps(), builtKernelsFile()];
+  if (problem || !deps || !NATIVE_SOURCES || !file) throw new Error(`cannot build the native kernels: ${problem}`);
+  return { file, warnings: await compileKernels(NATIVE_SOURCES, deps, file) };
+}
+
 /**
  * Whether the addon is here to load. Read before tfjs-node loads: the server
  * then gives each TensorFlow context its own threads
@@ -357,7 +397,7 @@ export function dtKernelsStatus(): { loaded: boolean; why: string } {
  * runs on one while tfjs-node's keeps all cores.
  */
 export function dtKernelsInstalled(): boolean {
-  return process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS !== '0' && DT_KERNELS_FILES.some((f) => existsSync(f));
+  return process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS !== '0' && dtKernelsFiles().some((f) => existsSync(f));
 }
 
 /**
