@@ -12,6 +12,10 @@ import { buildDtKernels } from './models/layers/nativeKernels';
 import { inspectModel } from './models/loadModel';
 import { translate } from './translate/translate';
 
+// TensorFlow's C++ start-up notes go to stderr, which the output channel shows
+// as errors; TF's own errors still show.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
 const connection = createConnection(ProposedFeatures.all);
 let task: string | undefined;
 
