@@ -321,13 +321,13 @@ function splitEveryConv2D(): void {
 }
 
 /** The kernel sources: beside the bundled server in an installed extension, or in the repository. */
-export const NATIVE_SOURCES = [path.resolve(__dirname, '../native'), path.resolve(__dirname, '../../../native')].find((d) => existsSync(path.join(d, 'dt_kernels.cc')));
+const NATIVE_SOURCES = [path.resolve(__dirname, '../native'), path.resolve(__dirname, '../../../native')].find((d) => existsSync(path.join(d, 'dt_kernels.cc')));
 
 /**
  * Where the addon built by "Build Native Kernels" goes for this tfjs-node
  * (DOMAIN_TRANSLATOR_NATIVE_DIR, the extension's storage), or undefined.
  */
-export function builtKernelsFile(): string | undefined {
+function builtKernelsFile(): string | undefined {
   const dir = process.env.DOMAIN_TRANSLATOR_NATIVE_DIR;
   const deps = tfjsNodeDeps();
   return dir && deps && NATIVE_SOURCES && !compileProblem(NATIVE_SOURCES, deps) ? cachedKernelsFile(dir, NATIVE_SOURCES, deps) : undefined;
