@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { type ConvTransposeOptions, type ConvOptions, conv2d, convTranspose2d } from './layers/conv';
-import { batchNorm, instanceNormAct } from './layers/norm';
+import { batchNorm, instanceNormAct, perSampleBatchNorm } from './layers/norm';
 import { activate } from './layers/relu';
 import type { Params } from './params';
 import type { NormKind } from './spec';
@@ -76,7 +76,7 @@ function batchNormAt(params: Params, key: string, x: tf.Tensor4D, mode: ForwardM
   const p = { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D };
   if (mode.training && mode.perSample && x.shape[0] > 1) {
     if (mode.updateStats) throw new Error('per-sample BatchNorm statistics are for inference; they update no running statistics');
-    return tf.concat(tf.split(x, x.shape[0]).map((xi) => batchNorm(xi as tf.Tensor4D, p, true, false).y), 0);
+    return perSampleBatchNorm(x, p);
   }
   const r = batchNorm(x, p, mode.training, mode.training && mode.updateStats === true);
   if (mode.training && mode.updateStats && r.runningMean && r.runningVar) {

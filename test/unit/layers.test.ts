@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { conv2d, convTranspose2d } from '../../server/models/layers/conv';
 import { dropout } from '../../server/models/layers/dropout';
-import { BN_MOMENTUM, batchNorm, instanceNorm } from '../../server/models/layers/norm';
+import { BN_MOMENTUM, batchNorm, instanceNorm, perSampleBatchNorm } from '../../server/models/layers/norm';
 import { reflectPad } from '../../server/models/layers/reflectPad';
 import type { BackendName } from '../../protocol/server';
 import { type T64, batchNormTrainRef, conv2dRef, convTransposeRef, instanceNormRef, maxAbsDiff, randomT64, reflectPadRef } from './support/layerReference';
@@ -93,6 +93,24 @@ describe('layers', () => {
     const p = { weight: tf.ones([2]) as tf.Tensor1D, bias: tf.zeros([2]) as tf.Tensor1D, runningMean: tf.zeros([2]) as tf.Tensor1D, runningVar: tf.ones([2]) as tf.Tensor1D };
     assert.throws(() => batchNorm(tf.ones([1, 1, 1, 2]) as tf.Tensor4D, p, true), /more than 1 value per channel/);
     tf.dispose(Object.values(p));
+  });
+
+  test('per-sample BatchNorm gives each sample its own train-mode statistics, and refuses one value per channel', async () => {
+    for (const name of backends) {
+      await useBackend(name);
+      tf.tidy(() => {
+        const [n, h, w, c] = [3, 4, 5, 2];
+        const x = randomT64([n, h, w, c], 8);
+        const weight = randomT64([c], 9);
+        const bias = randomT64([c], 10);
+        const p = { weight: tf.tensor1d(Float32Array.from(weight.data)), bias: tf.tensor1d(Float32Array.from(bias.data)), runningMean: tf.zeros([c]) as tf.Tensor1D, runningVar: tf.ones([c]) as tf.Tensor1D };
+        const size = h * w * c;
+        const want = new Float64Array(n * size);
+        for (let k = 0; k < n; k++) want.set(batchNormTrainRef({ shape: [1, h, w, c], data: x.data.slice(k * size, (k + 1) * size) }, weight, bias).data, k * size);
+        close(perSampleBatchNorm(toTensor(x), p), { shape: x.shape, data: want }, 1e-5, `${name} per-sample batchNorm`);
+        assert.throws(() => perSampleBatchNorm(tf.ones([2, 1, 1, c]) as tf.Tensor4D, p), /more than 1 value per channel/);
+      });
+    }
   });
 
   test('dropout zeroes about half and doubles the rest in train mode only', async () => {

@@ -142,3 +142,16 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
   const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))), p.weight), p.bias) as tf.Tensor4D;
   return withRunning(y, mean, tf.mul(variance, n / (n - 1)));
 }
+
+/**
+ * Train-mode BatchNorm with each sample's own statistics: what N batches of
+ * one give (translation batches images this way). Per sample and channel over
+ * H, W that is instance norm, then BatchNorm's affine: one norm op for the
+ * batch instead of split, a fused norm per image and concat (unet_256, 8
+ * images: 13 norm ops instead of 104; the generator 425-435 -> 396-416 ms).
+ */
+export function perSampleBatchNorm(x: tf.Tensor4D, p: BatchNormParams): tf.Tensor4D {
+  // one value per channel: batchNorm's error, as PyTorch's
+  if (x.shape[1] * x.shape[2] === 1) return batchNorm(tf.slice(x, 0, 1), p, true, false).y;
+  return tf.add(tf.mul(instanceNormAct(x, 1), p.weight), p.bias) as tf.Tensor4D;
+}
