@@ -171,5 +171,7 @@ inline const char* Register(const char* name, const std::vector<const char*>& in
 
 // Registers the ops of dt_split_conv.cc.
 const char* RegisterSplitConv();
+// Registers the ops of dt_winograd.cc.
+const char* RegisterWinograd();
 
 }  // namespace dt

@@ -497,6 +497,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   if (!error) error = dt::Register("DtShiftSumGrad", {"dy: float"}, {"dz: float"}, {"taps: int"}, CreateShiftSum, ComputeShiftSumGrad, DeleteKernel);
   if (!error) error = dt::Register("DtRotateFilter", {"w: float"}, {"y: float"}, {}, CreateNoAttrs, ComputeRotateFilter, DeleteKernel);
   if (!error) error = dt::RegisterSplitConv();
+  if (!error) error = dt::RegisterWinograd();
   if (error) {
     napi_throw_error(env, nullptr, error);
     return nullptr;

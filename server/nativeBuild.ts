@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const SOURCES = ['dt_kernels.cc', 'dt_split_conv.cc'];
+const SOURCES = ['dt_kernels.cc', 'dt_split_conv.cc', 'dt_winograd.cc'];
 const HEADERS = ['dt_common.h'];
 
 /** Sources and headers, whose change makes the addon stale. */

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { fastest } from '../../server/models/layers/fastest';
-import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad } from '../../server/models/layers/nativeKernels';
+import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad, winogradConv2d } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -24,6 +24,7 @@ import {
   convTransposeRef,
   finiteDifferenceGrad,
   instanceNormRef,
+  maxAbsDiff,
   randomT64,
   reflectPadRef,
   relativeError,
@@ -167,6 +168,33 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     }
   });
 
+  test("Winograd's F(2x2, 3x3) convolution equals the float64 reference and the direct kernel, odd sizes and any zero padding included", async () => {
+    if (!backends.includes('tensorflow')) return;
+    await useBackend('tensorflow');
+    // [N, H, W, C, O, pad]: odd output sides (a last tile half outside), channels off any vector width, ResNet's padded maps
+    for (const [n, h, w, c, o, pad] of [[1, 7, 6, 5, 3, 1], [2, 9, 8, 4, 6, 0], [1, 4, 3, 1, 1, 1], [2, 34, 34, 64, 64, 0], [3, 16, 16, 128, 128, 1]]) {
+      const x = randomT64([n, h, w, c], n * h + c);
+      const wt = randomT64([3, 3, c, o], c + o);
+      const want = conv2dRef(x, wt, 1, pad);
+      const got = winogradConv2d(toTensor(x) as tf.Tensor4D, toTensor(wt) as tf.Tensor4D, [pad, pad, pad, pad]);
+      assert.deepEqual(got.shape, want.shape);
+      const scale = want.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const d = maxAbsDiff(got.dataSync(), want.data);
+      assert.ok(d <= 1e-5 * scale, `${[n, h, w, c, o, pad].join('x')}: max abs diff ${d} of ${scale}`);
+      got.dispose();
+    }
+    // asymmetric padding, against the direct kernel
+    const [x, w] = [tf.randomNormal([2, 11, 10, 24], 0, 1, 'float32', 1) as tf.Tensor4D, tf.randomNormal([3, 3, 24, 20], 0, 0.1, 'float32', 2) as tf.Tensor4D];
+    const pads: [number, number, number, number] = [1, 0, 0, 2];
+    process.env.DOMAIN_TRANSLATOR_WINOGRAD = '0';
+    const direct = tf.conv2d(x, w, 1, [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]]);
+    delete process.env.DOMAIN_TRANSLATOR_WINOGRAD;
+    const got = winogradConv2d(x, w, pads);
+    assert.deepEqual(got.shape, direct.shape);
+    assert.ok(tf.max(tf.abs(tf.sub(got, direct))).dataSync()[0] < 1e-5, 'asymmetric padding');
+    tf.dispose([x, w, direct, got]);
+  });
+
   test('refuse bad input with a message naming the op and what it takes', async () => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
@@ -175,6 +203,8 @@ describe('native kernels (native/dt_kernels.cc)', () => {
       assert.throws(() => dtReflectPad(tf.zeros([1, 3, 3, 2]), 3), /DtReflectPad takes a float32 \[N, H, W, C\] tensor with H and W larger than the padding/);
       assert.throws(() => dtShiftSum(tf.zeros([1, 4, 4, 5]), 2), /DtShiftSum takes a float32 \[N, H, W, taps \* C\] tensor/);
       assert.throws(() => dtRotateFilter(tf.zeros([4, 4, 2]) as tf.Tensor as tf.Tensor4D), /DtRotateFilter takes a float32 \[kh, kw, in, out\] filter/);
+      assert.throws(() => winogradConv2d(tf.zeros([1, 4, 4, 2]), tf.zeros([4, 4, 2, 2]), [0, 0, 0, 0]), /DtWinogradFilter takes a float32 \[3, 3, C, O\] filter/);
+      assert.throws(() => winogradConv2d(tf.zeros([1, 2, 4, 2]), tf.zeros([3, 3, 2, 2]), [0, 0, 0, 0]), /DtWinogradInput takes a float32 \[N, H, W, C\] tensor whose padded sides are at least 3/);
       assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
     });
     assert.equal(tf.memory().numTensors, before);

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { cachedKernelsFile, compileKernels, compileProblem, tfjsNodeDeps } from '../../nativeBuild';
+import { fastest } from './fastest';
 
 export const MIRROR_PAD_GRAD = 'DT_MirrorPadGrad';
 export const RELU_GRAD = 'DT_ReluGrad';
@@ -300,6 +301,49 @@ function convPads({ strides, pad, dataFormat, dilations }: Conv2DAttrs, x: tf.Te
   return [...same(x.shape[1], filter.shape[0]), ...same(x.shape[2], filter.shape[1])];
 }
 
+const PAD_ATTRS = ['pad_top', 'pad_bottom', 'pad_left', 'pad_right'];
+
+/**
+ * Whether a convolution may go through Winograd's F(2x2, 3x3): a 3x3 filter at
+ * stride 1 between 16 channels or more, with 2 GFLOP of work or more (ResNet's
+ * 64 x 64 x 256 blocks at 256 px), timed against the direct kernel. On smaller
+ * maps its transforms' memory traffic cost more than it saved in training
+ * (CycleGAN 128 px: 771.5 vs 726.1 ms per step at 0.1 GFLOP, although
+ * fastest() had timed it faster on the first call). DOMAIN_TRANSLATOR_WINOGRAD=0 turns it off.
+ */
+function winogradFits(x: number[], filter: number[], stride: number): boolean {
+  const [kh, kw, c, o] = filter;
+  return process.env.DOMAIN_TRANSLATOR_WINOGRAD !== '0' && kh === 3 && kw === 3 && stride === 1 && c >= 16 && o >= 16 &&
+    (2 * x[0] * x[1] * x[2] * 9 * c * o) / 1e9 >= 2;
+}
+
+/**
+ * A 3x3 stride-1 convolution with zero `pads` by Winograd's F(2x2, 3x3)
+ * (native/dt_winograd.cc): the input and filter transforms, 16 channel
+ * products as one batched matrix product (oneDNN's where this build has it:
+ * 351 vs 257 GFLOP/s on 16 x [2048 x 256] x [256 x 256]), the output transform.
+ * 2.25x fewer multiplications: 2 x 66 x 66 x 256 -> 256 channels 17 ms against
+ * the direct kernel's 27 ms; no faster on CycleGAN's 16 x 16 maps. Callers
+ * check hasDtKernels().
+ */
+export function winogradConv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: number[]): tf.Tensor4D {
+  const nb = tf.backend() as unknown as NativeBackend;
+  const b = nb.binding;
+  const int = (name: string, value: number) => ({ name, type: b.TF_ATTR_INT, value });
+  const [n, h, w] = x.shape;
+  const v = nb.executeSingleOutput('DtWinogradInput', PAD_ATTRS.map((name, i) => int(name, pads[i])), [x]);
+  const u = nb.executeSingleOutput('DtWinogradFilter', [], [filter]);
+  const m = nb.executeSingleOutput(hasOneDnn() ? '_MklBatchMatMulV2' : 'BatchMatMulV2', [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'adj_x', type: b.TF_ATTR_BOOL, value: false },
+    { name: 'adj_y', type: b.TF_ATTR_BOOL, value: false },
+    ...(hasOneDnn() ? [{ name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' }] : []),
+  ], [v, u]);
+  const y = nb.executeSingleOutput('DtWinogradOutput', [int('n', n), int('rows', h + pads[0] + pads[1] - 2), int('cols', w + pads[2] + pads[3] - 2)], [m]);
+  tf.dispose([v, u, m]);
+  return y as tf.Tensor4D;
+}
+
 /**
  * Every Conv2D of the 'tensorflow' backend through DtSplitConv2D (TF's kernel
  * on a range of output rows per core), where its attributes allow; the tape
@@ -313,10 +357,13 @@ function splitEveryConv2D(): void {
     const pads = splitConvs() ? convPads(attrs, x, filter) : undefined;
     if (!pads) return original.kernelFunc({ inputs: { x, filter }, backend: nb as unknown as tf.KernelBackend, attrs: attrs as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
     const b = nb.binding;
-    return nb.executeSingleOutput('DtSplitConv2D', [
-      { name: 'stride', type: b.TF_ATTR_INT, value: typeof attrs.strides === 'number' ? attrs.strides : attrs.strides[0] },
-      ...['pad_top', 'pad_bottom', 'pad_left', 'pad_right'].map((name, i) => ({ name, type: b.TF_ATTR_INT, value: pads[i] })),
-    ], [x, filter]);
+    const stride = typeof attrs.strides === 'number' ? attrs.strides : attrs.strides[0];
+    const split = () => nb.executeSingleOutput('DtSplitConv2D', [
+      { name: 'stride', type: b.TF_ATTR_INT, value: stride },
+      ...PAD_ATTRS.map((name, i) => ({ name, type: b.TF_ATTR_INT, value: pads[i] })),
+    ], [x, filter]) as tf.Tensor4D;
+    if (!winogradFits(x.shape, filter.shape, stride)) return split();
+    return fastest(`conv2d ${x.shape} ${filter.shape} pads ${pads}`, ['split', 'winograd'], (k) => (k === 'split' ? split() : winogradConv2d(x, filter, pads)));
   });
 }
 
