@@ -11,6 +11,8 @@ import * as path from 'node:path';
 
 const SOURCES = ['dt_kernels.cc', 'dt_split_conv.cc', 'dt_winograd.cc'];
 const HEADERS = ['dt_common.h'];
+/** The TensorFlow C headers the sources include (the kernel API of kernels.h is declared in dt_common.h). */
+const TF_HEADERS = ['tensorflow/c/ops.h', 'tensorflow/c/tf_status.h', 'tensorflow/c/tf_tensor.h', 'tensorflow/c/eager/c_api.h'];
 
 /** Sources and headers, whose change makes the addon stale. */
 export function kernelSourceFiles(nativeDir: string): string[] {
@@ -48,9 +50,8 @@ export function cachedKernelsFile(dir: string, nativeDir: string, deps: string):
 export function compileProblem(nativeDir: string, deps: string): string | undefined {
   const missing = kernelSourceFiles(nativeDir).filter((f) => !fs.existsSync(f));
   if (missing.length) return `the kernel sources are not in this installation (${missing.map((f) => path.basename(f)).join(', ')} missing from ${nativeDir})`;
-  if (!fs.existsSync(path.join(deps, 'include/tensorflow/c/kernels.h'))) {
-    return `TensorFlow's C kernel headers are not in ${path.join(deps, 'include')} (tensorflow/c/kernels.h missing)`;
-  }
+  const headers = TF_HEADERS.filter((h) => !fs.existsSync(path.join(deps, 'include', h)));
+  if (headers.length) return `TensorFlow's C headers are not all in ${path.join(deps, 'include')} (${headers.join(', ')} missing)`;
   if (!tfLibraries(deps).length) return `no TensorFlow library (libtensorflow*.so) in ${path.join(deps, 'lib')}`;
   return undefined;
 }

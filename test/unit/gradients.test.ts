@@ -193,6 +193,15 @@ describe('native kernels (native/dt_kernels.cc)', () => {
     assert.deepEqual(got.shape, direct.shape);
     assert.ok(tf.max(tf.abs(tf.sub(got, direct))).dataSync()[0] < 1e-5, 'asymmetric padding');
     tf.dispose([x, w, direct, got]);
+    // each image's result does not depend on the batch it is in (translation batches images)
+    const [xb, wb] = [tf.randomNormal([3, 34, 34, 64], 0, 1, 'float32', 3) as tf.Tensor4D, tf.randomNormal([3, 3, 64, 64], 0, 0.05, 'float32', 4) as tf.Tensor4D];
+    const batched = winogradConv2d(xb, wb, [1, 1, 1, 1]);
+    for (let k = 0; k < 3; k++) {
+      const [alone, slice] = [winogradConv2d(tf.slice(xb, k, 1), wb, [1, 1, 1, 1]), tf.slice(batched, k, 1)];
+      assert.deepEqual(alone.dataSync(), slice.dataSync(), `image ${k} alone and in a batch of 3`);
+      tf.dispose([alone, slice]);
+    }
+    tf.dispose([xb, wb, batched]);
   });
 
   test('refuse bad input with a message naming the op and what it takes', async () => {

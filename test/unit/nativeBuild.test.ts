@@ -50,13 +50,14 @@ test('the addon is named for the TensorFlow library and the sources: the same tw
   rmSync(otherDeps, { recursive: true });
 });
 
-test('what is missing to build is named: the sources, the C kernel headers, the library, the compiler', async () => {
+test('what is missing to build is named: the sources, the C headers, the library, the compiler', async () => {
   assert.ok(deps, '@tensorflow/tfjs-node is installed (.ci/run provisions it)');
   const empty = tmp();
-  assert.match(compileProblem(empty, deps!) ?? '', /kernel sources are not in this installation \(dt_kernels\.cc, dt_split_conv\.cc, dt_common\.h missing/);
-  assert.match(compileProblem(native, empty) ?? '', /TensorFlow's C kernel headers are not in .*include \(tensorflow\/c\/kernels\.h missing\)/);
-  mkdirSync(path.join(empty, 'include/tensorflow/c'), { recursive: true });
-  writeFileSync(path.join(empty, 'include/tensorflow/c/kernels.h'), '');
+  assert.match(compileProblem(empty, deps!) ?? '', /kernel sources are not in this installation \(dt_kernels\.cc, dt_split_conv\.cc, dt_winograd\.cc, dt_common\.h missing/);
+  mkdirSync(path.join(empty, 'include/tensorflow/c/eager'), { recursive: true });
+  writeFileSync(path.join(empty, 'include/tensorflow/c/ops.h'), '');
+  assert.match(compileProblem(native, empty) ?? '', /TensorFlow's C headers are not all in .*include \(tensorflow\/c\/tf_status\.h, tensorflow\/c\/tf_tensor\.h, tensorflow\/c\/eager\/c_api\.h missing\)/);
+  for (const h of ['tf_status.h', 'tf_tensor.h', 'eager/c_api.h']) writeFileSync(path.join(empty, 'include/tensorflow/c', h), '');
   assert.match(compileProblem(native, empty) ?? '', /no TensorFlow library \(libtensorflow\*\.so\) in .*lib/);
   assert.equal(compileProblem(native, deps!), undefined);
   await assert.rejects(compileKernels(empty, deps!, path.join(empty, 'out.node')), /^Error: cannot build the native kernels: the kernel sources/);

@@ -305,16 +305,18 @@ const PAD_ATTRS = ['pad_top', 'pad_bottom', 'pad_left', 'pad_right'];
 
 /**
  * Whether a convolution may go through Winograd's F(2x2, 3x3): a 3x3 filter at
- * stride 1 between 16 channels or more, with 2 GFLOP of work or more (ResNet's
- * 64 x 64 x 256 blocks at 256 px), timed against the direct kernel. On smaller
- * maps its transforms' memory traffic cost more than it saved in training
- * (CycleGAN 128 px: 771.5 vs 726.1 ms per step at 0.1 GFLOP, although
- * fastest() had timed it faster on the first call). DOMAIN_TRANSLATOR_WINOGRAD=0 turns it off.
+ * stride 1 between 16 channels or more, with 1 GFLOP of work or more per
+ * image (ResNet's blocks at 256 px), timed against the direct kernel. On
+ * smaller maps its transforms' memory traffic cost more than it saved in
+ * training (CycleGAN 128 px: 771.5 vs 726.1 ms per step with it from 0.1
+ * GFLOP per call, although fastest() had timed it faster on the first call).
+ * Per image, and chosen once for every batch size, so an image's translation
+ * does not depend on the batch it was in. DOMAIN_TRANSLATOR_WINOGRAD=0 turns it off.
  */
 function winogradFits(x: number[], filter: number[], stride: number): boolean {
   const [kh, kw, c, o] = filter;
   return process.env.DOMAIN_TRANSLATOR_WINOGRAD !== '0' && kh === 3 && kw === 3 && stride === 1 && c >= 16 && o >= 16 &&
-    (2 * x[0] * x[1] * x[2] * 9 * c * o) / 1e9 >= 2;
+    (2 * x[1] * x[2] * 9 * c * o) / 1e9 >= 1;
 }
 
 /**
@@ -363,7 +365,7 @@ function splitEveryConv2D(): void {
       ...PAD_ATTRS.map((name, i) => ({ name, type: b.TF_ATTR_INT, value: pads[i] })),
     ], [x, filter]) as tf.Tensor4D;
     if (!winogradFits(x.shape, filter.shape, stride)) return split();
-    return fastest(`conv2d ${x.shape} ${filter.shape} pads ${pads}`, ['split', 'winograd'], (k) => (k === 'split' ? split() : winogradConv2d(x, filter, pads)));
+    return fastest(`conv2d ${x.shape.slice(1)} ${filter.shape} pads ${pads}`, ['split', 'winograd'], (k) => (k === 'split' ? split() : winogradConv2d(x, filter, pads)));
   });
 }
 
