@@ -305,17 +305,18 @@ const PAD_ATTRS = ['pad_top', 'pad_bottom', 'pad_left', 'pad_right'];
 
 /**
  * Whether a convolution may go through Winograd's F(2x2, 3x3): a 3x3 filter at
- * stride 1 between 16 channels or more, with 1 GFLOP of work or more per
- * image (ResNet's blocks at 256 px), timed against the direct kernel. On
- * smaller maps its transforms' memory traffic cost more than it saved in
- * training (CycleGAN 128 px: 771.5 vs 726.1 ms per step with it from 0.1
- * GFLOP per call, although fastest() had timed it faster on the first call).
- * Per image, and chosen once for every batch size, so an image's translation
- * does not depend on the batch it was in. DOMAIN_TRANSLATOR_WINOGRAD=0 turns it off.
+ * stride 1 between 256 channels or more, with 1 GFLOP of work or more per
+ * image (ResNet's blocks at ngf 64 and 256 px), timed against the direct
+ * kernel. Its transforms cost in proportion to C + O, its savings to C·O: with
+ * fewer channels or on smaller maps it lost in place although it won alone
+ * (CycleGAN 128 px, 128 channels: 771.5 vs 726.1 ms per step; resnet_6blocks
+ * ngf 32 translation at 256 px: 4.37-4.43 vs 4.55-4.83 images/s). Chosen per
+ * image, once for every batch size, so an image's translation does not depend
+ * on the batch it was in. DOMAIN_TRANSLATOR_WINOGRAD=0 turns it off.
  */
 function winogradFits(x: number[], filter: number[], stride: number): boolean {
   const [kh, kw, c, o] = filter;
-  return process.env.DOMAIN_TRANSLATOR_WINOGRAD !== '0' && kh === 3 && kw === 3 && stride === 1 && c >= 16 && o >= 16 &&
+  return process.env.DOMAIN_TRANSLATOR_WINOGRAD !== '0' && kh === 3 && kw === 3 && stride === 1 && c >= 256 && o >= 256 &&
     (2 * x[1] * x[2] * 9 * c * o) / 1e9 >= 1;
 }
 
