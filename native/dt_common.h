@@ -1,5 +1,5 @@
-// What the kernels of dt_kernels.cc and dt_split_conv.cc share: TF's C kernel
-// API, the thread pool, op registration.
+// What the kernels of dt_kernels.cc, dt_split_conv.cc and dt_winograd.cc share: TF's C kernel
+// API, the thread pool, attribute reading, one-input ops, op registration.
 #pragma once
 #include <sched.h>
 
@@ -9,9 +9,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tensorflow/c/ops.h"
@@ -141,6 +143,64 @@ inline void Fail(TF_OpKernelContext* ctx, const char* message) {
   TF_Status* status = TF_NewStatus();
   TF_SetStatus(status, TF_INVALID_ARGUMENT, message);
   TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+}
+
+// Below this many values per part a second thread costs more than it saves: waking
+// it takes ~30 us (instance norm of 2x32x32x64: 52 us on one thread, 83 on two;
+// of 2x128x128x32: 408 on one, 297 on two).
+constexpr int64_t kMinValuesPerPart = 1 << 17;
+
+inline int PartsFor(int64_t values) {
+  return static_cast<int>(std::clamp<int64_t>(values / kMinValuesPerPart, 1, pool().size()));
+}
+
+// Reads the int attributes an op declares into their fields of a new A; a
+// missing one, or values `invalid` names a problem with, fail the kernel's construction.
+template <typename A>
+A* ReadIntAttrs(TF_OpKernelConstruction* ctx, std::initializer_list<std::pair<const char*, int32_t A::*>> ints,
+                const char* (*invalid)(const A&) = nullptr) {
+  auto* a = new A();
+  TF_Status* status = TF_NewStatus();
+  for (const auto& [name, field] : ints) {
+    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, name, &(a->*field), status);
+  }
+  const char* problem = TF_GetCode(status) == TF_OK && invalid ? invalid(*a) : nullptr;
+  if (problem) TF_SetStatus(status, TF_INVALID_ARGUMENT, problem);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return a;
+}
+
+// An op of one float input of `in_dims` dimensions and one float output:
+// shape(in, &out_dims) checks the input and sets the output's dimensions
+// (false: the op fails with `error`), then run(src, dst, part, parts) runs on
+// the pool, parts by PartsFor the output's size.
+template <typename ShapeFn, typename RunFn>
+void RunOp(TF_OpKernelContext* ctx, int in_dims, const char* error, ShapeFn shape, RunFn run) {
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in = nullptr;
+  TF_GetInput(ctx, 0, &in, status);
+  std::vector<int64_t> out_dims;
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+  } else if (TF_NumDims(in) != in_dims || TF_TensorType(in) != TF_FLOAT || !shape(in, &out_dims)) {
+    Fail(ctx, error);
+  } else {
+    int64_t count = 1;
+    for (int64_t d : out_dims) count *= d;
+    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, out_dims.data(), static_cast<int>(out_dims.size()), count * sizeof(float), status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+    } else {
+      const float* src = static_cast<const float*>(TF_TensorData(in));
+      float* dst = static_cast<float*>(TF_TensorData(out));
+      const int parts = PartsFor(count);
+      pool().Run(parts, [&](int part) { run(src, dst, part, parts); });
+    }
+    TF_DeleteTensor(out);
+  }
+  TF_DeleteTensor(in);
   TF_DeleteStatus(status);
 }
 

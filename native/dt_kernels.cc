@@ -24,16 +24,9 @@ namespace {
 
 using dt::Fail;
 using dt::pool;
+using dt::PartsFor;
 using dt::Split;
 
-// Below this many values per part a second thread costs more than it saves: waking
-// it takes ~30 us (instance norm of 2x32x32x64: 52 us on one thread, 83 on two;
-// of 2x128x128x32: 408 on one, 297 on two).
-constexpr int64_t kMinValuesPerPart = 1 << 17;
-
-int PartsFor(int64_t values) {
-  return static_cast<int>(std::clamp<int64_t>(values / kMinValuesPerPart, 1, pool().size()));
-}
 
 struct Shape {
   int64_t n, hw, c;
@@ -328,39 +321,24 @@ void PadGradRow(const float* dy, float* dx, const PadShape& s, int64_t p, int64_
   if (y <= s.h - 2 && y >= s.h - 1 - p) FoldRow(img + (2 * (s.h - 1) - y + p) * s.pw * s.c, dst, p, s.w, s.c);
 }
 
-// An op of one float input and one float output: `shape` checks the input and
-// sets the output's [N, H, W, C] (false: the op fails with `error`), then
+// A 4-D op of one float input and one float output: `shape` checks the input
+// and sets the output's [N, H, W, C] (false: the op fails with `error`), then
 // row(src, dst, r) writes output row r of N * H, rows split over the pool.
 template <typename ShapeFn, typename RowFn>
 void RunRowOp(TF_OpKernelContext* ctx, const char* error, ShapeFn shape, RowFn row) {
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in = nullptr;
-  TF_GetInput(ctx, 0, &in, status);
-  int64_t dims[4];
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (TF_NumDims(in) != 4 || TF_TensorType(in) != TF_FLOAT || !shape(in, dims)) {
-    Fail(ctx, error);
-  } else {
-    const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
-    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* src = static_cast<const float*>(TF_TensorData(in));
-      float* dst = static_cast<float*>(TF_TensorData(out));
-      const int64_t rows = dims[0] * dims[1];
-      const int parts = PartsFor(count);
-      pool().Run(parts, [&](int part) {
-        int64_t b, e;
-        Split(rows, part, parts, &b, &e);
-        for (int64_t r = b; r < e; r++) row(src, dst, r);
-      });
-    }
-    TF_DeleteTensor(out);
-  }
-  TF_DeleteTensor(in);
-  TF_DeleteStatus(status);
+  int64_t rows = 0;
+  dt::RunOp(ctx, 4, error,
+            [&](TF_Tensor* in, std::vector<int64_t>* dims) {
+              dims->resize(4);
+              if (!shape(in, dims->data())) return false;
+              rows = (*dims)[0] * (*dims)[1];
+              return true;
+            },
+            [&](const float* src, float* dst, int part, int parts) {
+              int64_t b, e;
+              Split(rows, part, parts, &b, &e);
+              for (int64_t r = b; r < e; r++) row(src, dst, r);
+            });
 }
 
 void ComputePad(void* kernel, TF_OpKernelContext* ctx) {

@@ -38,19 +38,11 @@ struct ConvAttrs {
   int32_t kh = 0, kw = 0;                                        // weight gradient
 };
 
-// Reads the int attributes an op declares into their fields; a missing or bad one fails the kernel's construction.
+const char* InvalidConv(const ConvAttrs& a) {
+  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 ? "stride must be >= 1 and padding >= 0" : nullptr;
+}
 void* CreateConvAttrs(TF_OpKernelConstruction* ctx, std::initializer_list<std::pair<const char*, int32_t ConvAttrs::*>> ints) {
-  auto* a = new ConvAttrs();
-  TF_Status* status = TF_NewStatus();
-  for (const auto& [name, field] : ints) {
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, name, &(a->*field), status);
-  }
-  if (TF_GetCode(status) == TF_OK && (a->stride < 1 || a->top < 0 || a->bottom < 0 || a->left < 0 || a->right < 0)) {
-    TF_SetStatus(status, TF_INVALID_ARGUMENT, "stride must be >= 1 and padding >= 0");
-  }
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
-  TF_DeleteStatus(status);
-  return a;
+  return ReadIntAttrs(ctx, ints, InvalidConv);
 }
 
 void* CreateConv(TF_OpKernelConstruction* ctx) {

@@ -27,14 +27,7 @@ struct WinogradAttrs {
 };
 
 void* CreateWinograd(TF_OpKernelConstruction* ctx, std::initializer_list<std::pair<const char*, int32_t WinogradAttrs::*>> ints) {
-  auto* a = new WinogradAttrs();
-  TF_Status* status = TF_NewStatus();
-  for (const auto& [name, field] : ints) {
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, name, &(a->*field), status);
-  }
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
-  TF_DeleteStatus(status);
-  return a;
+  return ReadIntAttrs(ctx, ints);
 }
 void* CreateInput(TF_OpKernelConstruction* ctx) {
   return CreateWinograd(ctx, {{"pad_top", &WinogradAttrs::top}, {"pad_bottom", &WinogradAttrs::bottom},
@@ -45,36 +38,6 @@ void* CreateOutput(TF_OpKernelConstruction* ctx) {
   return CreateWinograd(ctx, {{"n", &WinogradAttrs::n}, {"rows", &WinogradAttrs::rows}, {"cols", &WinogradAttrs::cols}});
 }
 void DeleteWinograd(void* a) { delete static_cast<WinogradAttrs*>(a); }
-
-// One input of `dims` dimensions, one output of `out_dims` (filled by shape(),
-// false: fail with `error`); run(src, dst, part, parts) on the pool.
-template <typename ShapeFn, typename RunFn>
-void RunOp(TF_OpKernelContext* ctx, int dims, const char* error, ShapeFn shape, RunFn run) {
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in = nullptr;
-  TF_GetInput(ctx, 0, &in, status);
-  std::vector<int64_t> out_dims;
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (TF_NumDims(in) != dims || TF_TensorType(in) != TF_FLOAT || !shape(in, &out_dims)) {
-    Fail(ctx, error);
-  } else {
-    int64_t count = 1;
-    for (int64_t d : out_dims) count *= d;
-    TF_Tensor* out = TF_AllocateOutput(ctx, 0, TF_FLOAT, out_dims.data(), static_cast<int>(out_dims.size()), count * sizeof(float), status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* src = static_cast<const float*>(TF_TensorData(in));
-      float* dst = static_cast<float*>(TF_TensorData(out));
-      const int parts = pool().size();
-      pool().Run(parts, [&](int part) { run(src, dst, part, parts); });
-    }
-    TF_DeleteTensor(out);
-  }
-  TF_DeleteTensor(in);
-  TF_DeleteStatus(status);
-}
 
 // v[k][t][0..c) for the 16 components k of one tile, from its 4x4 input rows
 // (row[i][j]: C values at tile row i, column j; zeros outside the image).
