@@ -101,6 +101,11 @@ registerNative<{ kh: number; kw: number; stride: number }>(IMAGE_PATCHES, (nb, i
  * gradient always from the same implementation: their reserve spaces differ).
  * Its gradient is 2-4x faster than Eigen's (128x128x64: 1.7 vs 5+ ms).
  */
+/** The label that makes TF run its oneDNN kernel of an op asked for by its _Mkl name (oneDNN's graph rewrite is off). */
+function oneDnnLabel(b: NativeBackend['binding']): Attr {
+  return { name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' };
+}
+
 function fusedNormOp(name: 'FusedBatchNormV3' | 'FusedBatchNormGradV3'): string {
   return hasOneDnn() ? `_MklNative${name}` : name;
 }
@@ -112,7 +117,7 @@ function fusedNormAttrs(b: NativeBackend['binding'], eps: number) {
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
-    ...(hasOneDnn() ? [{ name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' }] : []),
+    ...(hasOneDnn() ? [oneDnnLabel(b)] : []),
   ];
 }
 
@@ -149,7 +154,7 @@ function convAttrs(b: NativeBackend['binding'], stride: number, same: boolean) {
     { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: [] },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
-    { name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' },
+    oneDnnLabel(b),
   ];
 }
 
@@ -336,11 +341,12 @@ export function winogradConv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: nu
   const [n, h, w] = x.shape;
   const v = nb.executeSingleOutput('DtWinogradInput', PAD_ATTRS.map((name, i) => int(name, pads[i])), [x]);
   const u = nb.executeSingleOutput('DtWinogradFilter', [], [filter]);
-  const m = nb.executeSingleOutput(hasOneDnn() ? '_MklBatchMatMulV2' : 'BatchMatMulV2', [
+  const oneDnn = hasOneDnn();
+  const m = nb.executeSingleOutput(oneDnn ? '_MklBatchMatMulV2' : 'BatchMatMulV2', [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'adj_x', type: b.TF_ATTR_BOOL, value: false },
     { name: 'adj_y', type: b.TF_ATTR_BOOL, value: false },
-    ...(hasOneDnn() ? [{ name: '_kernel', type: b.TF_ATTR_STRING, value: 'MklNameChangeOp' }] : []),
+    ...(oneDnn ? [oneDnnLabel(b)] : []),
   ], [v, u]);
   const y = nb.executeSingleOutput('DtWinogradOutput', [int('n', n), int('rows', h + pads[0] + pads[1] - 2), int('cols', w + pads[2] + pads[3] - 2)], [m]);
   tf.dispose([v, u, m]);
@@ -378,10 +384,15 @@ const NATIVE_SOURCES = [path.resolve(__dirname, '../native'), path.resolve(__dir
  * (DOMAIN_TRANSLATOR_NATIVE_DIR, the extension's storage), or undefined.
  */
 function builtKernelsFile(): string | undefined {
-  const dir = process.env.DOMAIN_TRANSLATOR_NATIVE_DIR;
-  const deps = tfjsNodeDeps();
-  return dir && deps && NATIVE_SOURCES && !compileProblem(NATIVE_SOURCES, deps) ? cachedKernelsFile(dir, NATIVE_SOURCES, deps) : undefined;
+  // hashes the sources and the library: once per process (asked at start-up, at load and for the tooltip)
+  if (builtFile === null) {
+    const dir = process.env.DOMAIN_TRANSLATOR_NATIVE_DIR;
+    const deps = tfjsNodeDeps();
+    builtFile = dir && deps && NATIVE_SOURCES && !compileProblem(NATIVE_SOURCES, deps) ? cachedKernelsFile(dir, NATIVE_SOURCES, deps) : undefined;
+  }
+  return builtFile;
 }
+let builtFile: string | undefined | null = null;
 
 /** Where the addon may be: `npm run build`'s, beside the bundled server or in the repository, then the command's. */
 function dtKernelsFiles(): string[] {

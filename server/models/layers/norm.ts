@@ -97,6 +97,11 @@ export function instanceNormAct(x: tf.Tensor4D, slope: number, bias?: tf.Tensor1
   return y;
 }
 
+/** As PyTorch: in train mode one value per channel (n, over what is normalised together) has no batch variance. */
+function checkValuesPerChannel(n: number, x: tf.Tensor4D): void {
+  if (n === 1) throw new Error(`BatchNorm in train mode needs more than 1 value per channel, got input ${x.shape.join('x')}`);
+}
+
 export interface BatchNormParams {
   weight: tf.Tensor1D;
   bias: tf.Tensor1D;
@@ -121,8 +126,7 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
     return { y: tf.batchNorm(x, p.runningMean, p.runningVar, p.bias, p.weight, NORM_EPS) };
   }
   const n = x.shape[0] * x.shape[1] * x.shape[2];
-  // as PyTorch: one value per channel has no batch variance
-  if (n === 1) throw new Error(`BatchNorm in train mode needs more than 1 value per channel, got input ${x.shape.join('x')}`);
+  checkValuesPerChannel(n, x);
   // PyTorch's update: momentum 0.1 towards the batch mean and the unbiased batch variance
   const withRunning = (y: tf.Tensor4D, mean: tf.Tensor, unbiasedVar: tf.Tensor): BatchNormResult =>
     !runningStats
@@ -151,7 +155,6 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
  * images: 13 norm ops instead of 104; the generator 425-435 -> 396-416 ms).
  */
 export function perSampleBatchNorm(x: tf.Tensor4D, p: BatchNormParams): tf.Tensor4D {
-  // one value per channel: batchNorm's error, as PyTorch's
-  if (x.shape[1] * x.shape[2] === 1) return batchNorm(tf.slice(x, 0, 1), p, true, false).y;
+  checkValuesPerChannel(x.shape[1] * x.shape[2], x);
   return tf.add(tf.mul(instanceNormAct(x, 1), p.weight), p.bias) as tf.Tensor4D;
 }
