@@ -1,4 +1,4 @@
-// Compiles native/dt_kernels.cc and dt_split_conv.cc into a Node addon against
+// Compiles the native kernels (native/*.cc, SOURCES below) into a Node addon against
 // the TensorFlow C library of the tfjs-node in use. `npm run build` puts it in
 // dist/; the "Build Native Kernels" command builds it for an installed
 // extension, whose tfjs-node is in the user's tfjs folder. An addon fits one
