@@ -1,7 +1,9 @@
 // What the kernels of dt_kernels.cc, dt_split_conv.cc and dt_winograd.cc share: TF's C kernel
 // API, the thread pool, attribute reading, one-input ops, op registration.
 #pragma once
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -41,6 +43,23 @@ void TF_OpKernelConstruction_GetAttrBool(TF_OpKernelConstruction* ctx, const cha
 }
 
 namespace dt {
+
+// oneDNN's JIT sgemm, which TF's MatMul and Conv2D run, points rsp into a heap
+// buffer while it works; a signal handled on that thread then writes its frame
+// into the heap ("corrupted size vs. prev_size", or silently wrong data:
+// uxlfoundation/oneDNN#4845, fixed after this TensorFlow). Threads that run TF
+// ops block the asynchronous signals, so the kernel hands them to a thread that
+// does not (Node's platform workers), where a handler's frame lands on a real
+// stack. SIGPROF stays: V8's profiler aims it at the main thread.
+inline void BlockAsyncSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGVTALRM,
+                SIGWINCH, SIGIO, SIGPWR}) {
+    sigaddset(&set, s);
+  }
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 // A fixed set of worker threads for one parallel loop at a time (TF runs eager
 // ops one after another, so its own threads are idle meanwhile). Waking a
@@ -96,6 +115,7 @@ class Pool {
   }
 
   void Work(int index) {
+    BlockAsyncSignals();
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* job;

@@ -480,8 +480,12 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
     napi_throw_error(env, nullptr, error);
     return nullptr;
   }
-  napi_value version;
+  // Node loads the addon on the thread that runs the ops.
+  dt::BlockAsyncSignals();
+  napi_value version, blocked;
   napi_create_uint32(env, 1, &version);
   napi_set_named_property(env, exports, "version", version);
+  napi_create_uint32(env, 1, &blocked);
+  napi_set_named_property(env, exports, "asyncSignalsBlocked", blocked);
   return exports;
 }

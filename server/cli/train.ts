@@ -1,10 +1,11 @@
 // `domain-translator train`: the training engine without VS Code. Prints one
 // progress line per logged step and the run folder; Ctrl-C saves a checkpoint
-// and stops (a second Ctrl-C exits at once).
+// and stops (a second Ctrl-C exits at once), where a handler is safe (interrupt.ts).
 import type { BackendName, Direction } from '../../protocol/server';
 import type { GanMode, ModelName, NetG, Norm, PresetName, Preprocess } from '../options/options';
 import { startTraining, type StartTrainingRequest } from '../train/session';
 import { oneOf, parseOptions, UsageError, type Command } from './command';
+import { catchCtrlC, type Interrupt } from './interrupt';
 
 const HELP = `Usage: domain-translator train <dataset-dir> [options]
 
@@ -139,13 +140,7 @@ export const trainCommand: Command = {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    let stop = false;
-    const onSigint = (): void => {
-      if (stop) process.exit(130);
-      stop = true;
-      process.stderr.write('stopping after this step (checkpoint is being saved); Ctrl-C again to quit now\n');
-    };
-    process.on('SIGINT', onSigint);
+    let interrupt: Interrupt | undefined;
     let total = 0;
     try {
       const result = await startTraining(
@@ -153,6 +148,8 @@ export const trainCommand: Command = {
         {
           onStart: ({ runDir, options: o, backend, datasetSize, skipped }) => {
             total = o.iterations;
+            interrupt = catchCtrlC('stopping after this step (checkpoint is being saved)');
+            if (interrupt.unsafe) process.stderr.write(`note: ${interrupt.unsafe}; the last saved checkpoint stays\n`);
             if (skipped.length) {
               process.stderr.write(`warning: ${skipped.length} image${skipped.length > 1 ? 's' : ''} left out of training (they do not decode):\n${skipped.map((s) => `  ${s.file}: ${s.reason}\n`).join('')}`);
             }
@@ -165,14 +162,14 @@ export const trainCommand: Command = {
             const eta = (total - r.step) * r.seconds_per_iteration;
             process.stdout.write(`step ${r.step}/${total} epoch ${r.epoch} lr ${r.lr.toExponential(2)} ${r.seconds_per_iteration.toFixed(2)} s/it eta ${Math.round(eta)} s | ${fmtLosses(r.losses)}\n`);
           },
-          isCancelled: () => stop,
+          isCancelled: () => interrupt?.requested === true,
         },
       );
       const what = result.cancelled ? 'stopped' : result.startStep >= result.iterations ? 'already complete' : 'done';
       process.stdout.write(`${what} at step ${result.step}/${result.iterations}; checkpoint: ${result.runDir}/checkpoints/latest\ngenerators exported to ${result.exportDir} (.pth and tfjs)\n`);
       return 0;
     } finally {
-      process.off('SIGINT', onSigint);
+      interrupt?.dispose();
     }
   },
 };

@@ -6,6 +6,7 @@ import { inspectModel } from '../models/loadModel';
 import { planTranslation } from '../translate/pipeline';
 import { translate } from '../translate/translate';
 import { oneOf, parseOptions, UsageError, type Command } from './command';
+import { catchCtrlC } from './interrupt';
 
 const HELP = `Usage: domain-translator translate <input-folder-or-images...> --model <checkpoint> [options]
 
@@ -108,23 +109,18 @@ export const translateCommand: Command = {
       (backend.skipped.length ? `; not used: ${backend.skipped.join('; ')}` : '') + '\n');
 
     // Ctrl-C finishes the current image, keeps what was written, and stops.
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write('\nstopping after the current image (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSigint);
+    const interrupt = catchCtrlC('stopping after the current image');
+    if (interrupt.unsafe) process.stderr.write(`note: ${interrupt.unsafe}\n`);
     const progress = progressPrinter(process.stderr);
     let result: TranslateResult;
     try {
       result = await translate(params, {
         onProgress: (done, total, rate) => progress.update(done, total, rate),
-        isCancelled: () => interrupted,
+        isCancelled: () => interrupt.requested,
       });
     } finally {
       progress.end();
-      process.off('SIGINT', onSigint);
+      interrupt.dispose();
     }
     process.stdout.write(`${summary(result)}\n`);
     if (result.cancelled) return 130;

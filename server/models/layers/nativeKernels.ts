@@ -400,7 +400,7 @@ function dtKernelsFiles(): string[] {
   return [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node'), ...(built ? [built] : [])];
 }
 
-let dtKernels: { loaded: boolean; why: string } | undefined;
+let dtKernels: { loaded: boolean; why: string; signalsBlocked?: boolean } | undefined;
 /**
  * Whether the ops of native/dt_kernels.cc run here: tfjs-node's TensorFlow,
  * the addon built, loaded once. DOMAIN_TRANSLATOR_NATIVE_KERNELS=0 turns them off.
@@ -410,15 +410,15 @@ export function hasDtKernels(): boolean {
 }
 
 /** Loads the addon on first call; `why` says why not when it did not load. */
-export function dtKernelsStatus(): { loaded: boolean; why: string } {
+export function dtKernelsStatus(): { loaded: boolean; why: string; signalsBlocked?: boolean } {
   if (!dtKernels) {
     const file = dtKernelsFiles().find((f) => existsSync(f));
     if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') dtKernels = { loaded: false, why: 'turned off by DOMAIN_TRANSLATOR_NATIVE_KERNELS=0' };
     else if (!file) dtKernels = { loaded: false, why: `not built for this TensorFlow library (${builtKernelsFile() ? 'run "Domain Translator: Build Native Kernels"' : 'npm run build builds them from source'}); portable ops run instead` };
     else {
       try {
-        require(file);
-        dtKernels = { loaded: true, why: '' };
+        const addon = require(file) as { asyncSignalsBlocked?: number };
+        dtKernels = { loaded: true, why: '', signalsBlocked: addon.asyncSignalsBlocked === 1 };
         if (splitConvs()) splitEveryConv2D();
       } catch (err) {
         dtKernels = { loaded: false, why: `${file} did not load: ${(err as Error).message.split('\n')[0]}` };
@@ -426,6 +426,16 @@ export function dtKernelsStatus(): { loaded: boolean; why: string } {
     }
   }
   return dtKernels;
+}
+
+/**
+ * Whether a signal handler (the CLI's Ctrl-C) may run in this process. TF's
+ * oneDNN sgemm points rsp into the heap while it runs, so a handler that runs on
+ * a thread inside it corrupts memory (uxlfoundation/oneDNN#4845); the addon
+ * keeps those signals off the threads that run ops. wasm and cpu run no oneDNN.
+ */
+export function signalHandlersSafe(): boolean {
+  return tf.getBackend() !== 'tensorflow' || dtKernelsStatus().signalsBlocked === true;
 }
 
 /** Why "Build Native Kernels" cannot build the addon here, or undefined when it can. */
