@@ -46,20 +46,26 @@ test('a signal handler running while TensorFlow multiplies matrices corrupts not
   assert.equal(mismatches, 0, 'a product differed from the one computed before the signals');
 });
 
-test('train CLI: Ctrl-C saves a checkpoint at the next step and stops', async () => {
+/** `domain-translator train` on a tiny CycleGAN, SIGINT once step `afterStep` is printed. */
+async function trainCtrlC(afterStep: number, extra: string[], env: NodeJS.ProcessEnv = process.env) {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dt-sigint-')), 'run');
-  const args = ['--iterations', '400', '--run', dir, '--crop-size', '32', '--load-size', '36', '--ngf', '8', '--ndf', '8', '--print-every', '1', '--save-every', '1000'];
-  const child = node([path.join(REPO, 'server/cli.ts'), 'train', path.resolve(REPO, '../shared/datasets/horse2zebra-mini'), ...args]);
+  const args = ['--iterations', '400', '--run', dir, '--crop-size', '32', '--load-size', '36', '--ngf', '8', '--ndf', '8', '--print-every', '1', '--save-every', '1000', ...extra];
+  const child = node([path.join(REPO, 'server/cli.ts'), 'train', path.resolve(REPO, '../shared/datasets/horse2zebra-mini'), ...args], env);
+  const printed = new RegExp(`^step ${afterStep}/`, 'm');
   const poll = setInterval(() => {
-    if (/^step 2\//m.test(child.output())) {
+    if (printed.test(child.output())) {
       child.proc.kill('SIGINT');
       clearInterval(poll);
     }
   }, 5);
-  const { code } = await child.exited;
+  const exit = await child.exited;
   clearInterval(poll);
-  const out = child.output();
-  assert.equal(code, 0, out.slice(-2000));
+  return { dir, exit, out: child.output() };
+}
+
+test('train CLI: Ctrl-C saves a checkpoint at the next step and stops', async () => {
+  const { dir, exit, out } = await trainCtrlC(2, []);
+  assert.equal(exit.code, 0, out.slice(-2000));
   assert.match(out, /stopping after this step \(checkpoint is being saved\)/);
   const step = Number(out.match(/stopped at step (\d+)\/400/)?.[1]);
   assert.ok(step >= 2 && step < 400, out.slice(-500));
@@ -68,18 +74,7 @@ test('train CLI: Ctrl-C saves a checkpoint at the next step and stops', async ()
 });
 
 test('train CLI without the native kernels: Ctrl-C ends the process at once, as it says', async () => {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dt-sigint-')), 'run');
-  const args = ['--iterations', '400', '--run', dir, '--crop-size', '32', '--load-size', '36', '--ngf', '8', '--ndf', '8', '--print-every', '1', '--backend', 'tensorflow'];
-  const child = node([path.join(REPO, 'server/cli.ts'), 'train', path.resolve(REPO, '../shared/datasets/horse2zebra-mini'), ...args], { ...process.env, DOMAIN_TRANSLATOR_NATIVE_KERNELS: '0' });
-  const poll = setInterval(() => {
-    if (/^step 1\//m.test(child.output())) {
-      child.proc.kill('SIGINT');
-      clearInterval(poll);
-    }
-  }, 5);
-  const exit = await child.exited;
-  clearInterval(poll);
-  const out = child.output();
+  const { exit, out } = await trainCtrlC(1, ['--backend', 'tensorflow'], { ...process.env, DOMAIN_TRANSLATOR_NATIVE_KERNELS: '0' });
   if (/backend: unknown|tensorflow: not installed/.test(out)) return; // no tfjs-node here
   assert.match(out, /note: Ctrl-C ends the process at once: without the native kernels a signal handler can corrupt memory/);
   assert.deepEqual(exit, { code: null, signal: 'SIGINT' }, out.slice(-1000));

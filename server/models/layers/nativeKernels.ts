@@ -400,7 +400,13 @@ function dtKernelsFiles(): string[] {
   return [path.join(__dirname, 'dt_kernels.node'), path.resolve(__dirname, '../../../dist/dt_kernels.node'), ...(built ? [built] : [])];
 }
 
-let dtKernels: { loaded: boolean; why: string; signalsBlocked?: boolean } | undefined;
+/** `signalsBlocked`: the addon blocked the asynchronous signals on the thread that loaded it (signalHandlersSafe). */
+interface KernelsStatus {
+  loaded: boolean;
+  why: string;
+  signalsBlocked?: boolean;
+}
+let dtKernels: KernelsStatus | undefined;
 /**
  * Whether the ops of native/dt_kernels.cc run here: tfjs-node's TensorFlow,
  * the addon built, loaded once. DOMAIN_TRANSLATOR_NATIVE_KERNELS=0 turns them off.
@@ -410,7 +416,7 @@ export function hasDtKernels(): boolean {
 }
 
 /** Loads the addon on first call; `why` says why not when it did not load. */
-export function dtKernelsStatus(): { loaded: boolean; why: string; signalsBlocked?: boolean } {
+export function dtKernelsStatus(): KernelsStatus {
   if (!dtKernels) {
     const file = dtKernelsFiles().find((f) => existsSync(f));
     if (process.env.DOMAIN_TRANSLATOR_NATIVE_KERNELS === '0') dtKernels = { loaded: false, why: 'turned off by DOMAIN_TRANSLATOR_NATIVE_KERNELS=0' };
