@@ -1,0 +1,42 @@
+// What an op costs when the cores sat idle just before it: the main thread
+// busy-waits `gap` µs (JavaScript between kernels does the same to the other
+// core), then one op is timed. On this VM an idle vCPU halts and waking it
+// is slow, so the op after a long gap pays for it; a training step has many
+// such gaps (the tape's bookkeeping between kernels).
+//   node --import tsx bench/idleGap.ts
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../server/backend';
+
+const GAPS_US = [0, 100, 300, 500, 1000, 2000, 5000];
+const RUNS = 300;
+
+/** Median, 10th and 90th percentile of `op`'s wall time in ms, each run after `gapUs` of busy JavaScript. */
+function timedAfterGap(gapUs: number, op: (i: number) => tf.Tensor): [number, number, number] {
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const idle = performance.now();
+    while ((performance.now() - idle) * 1000 < gapUs);
+    const t = performance.now();
+    op(i).dispose();
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return [ms[RUNS >> 1], ms[Math.floor(RUNS * 0.1)], ms[Math.floor(RUNS * 0.9)]];
+}
+
+(async () => {
+  const backend = await initBackend();
+  console.log(`backend: ${backend.name} (native kernels: ${backend.nativeKernels})`);
+  // a ResNet block's input gradient at 128 px, batch 1 (dy padded by 2, as the trainer runs it); inputs rotate so none stays in cache
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 2], [2, 2], [0, 0]];
+  const ws = Array.from({ length: 6 }, () => tf.randomUniform([3, 3, 128, 128]) as tf.Tensor4D);
+  const xs = Array.from({ length: 6 }, () => tf.randomNormal([1, 32, 32, 128]) as tf.Tensor4D);
+  const ops: Record<string, (i: number) => tf.Tensor> = {
+    'conv2d 1x32x32x128, 3x3x128x128, pad 2': (i) => tf.conv2d(xs[i % 6], ws[i % 6], 1, pads),
+    'add 1x32x32x128': (i) => tf.add(xs[i % 6], xs[(i + 1) % 6]),
+  };
+  console.log('op\tgap µs\tmedian ms\tp10\tp90');
+  for (const [name, op] of Object.entries(ops)) {
+    for (const gap of GAPS_US) console.log(`${name}\t${gap}\t${timedAfterGap(gap, op).map((v) => v.toFixed(3)).join('\t')}`);
+  }
+})();
