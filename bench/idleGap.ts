@@ -1,8 +1,10 @@
-// What an op costs when the cores sat idle just before it: the main thread
-// busy-waits `gap` µs (JavaScript between kernels does the same to the other
-// core), then one op is timed. On this VM an idle vCPU halts and waking it
-// is slow, so the op after a long gap pays for it; a training step has many
-// such gaps (the tape's bookkeeping between kernels).
+// What an op costs when the other core sat idle just before it: the main
+// thread busy-waits `gap` µs, as JavaScript between kernels does, then one op
+// is timed. On this VM, after a 5 ms gap a convolution ran up to 1.9x and a
+// small Add ~5x slower than back to back. An idle vCPU halts here (no
+// cpuidle driver); with a busy loop on the other core the convolution's
+// penalty after 1 ms went away. A training step's gaps are mostly short,
+// though (README, Performance).
 //   node --import tsx bench/idleGap.ts
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../server/backend';
