@@ -8,6 +8,8 @@
 //   node --import tsx bench/idleGap.ts
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../server/backend';
+import { FILTER_GRADS } from '../server/models/layers/conv';
+import { hasOneDnn, splitConvs } from '../server/models/layers/nativeKernels';
 
 const GAPS_US = [0, 100, 300, 500, 1000, 2000, 5000];
 const RUNS = 300;
@@ -22,8 +24,24 @@ function timedAfterGap(gapUs: number, op: (i: number) => tf.Tensor): [number, nu
     op(i).dispose();
     ms.push(performance.now() - t);
   }
+  return percentiles(ms);
+}
+
+function percentiles(ms: number[]): [number, number, number] {
   ms.sort((a, b) => a - b);
   return [ms[RUNS >> 1], ms[Math.floor(RUNS * 0.1)], ms[Math.floor(RUNS * 0.9)]];
+}
+
+/** `op`'s wall time right after `before` (untimed), the percentiles as timedAfterGap's. */
+function timedAfter(before: (i: number) => tf.Tensor, op: (i: number) => tf.Tensor): [number, number, number] {
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    before(i + 1).dispose();
+    const t = performance.now();
+    op(i).dispose();
+    ms.push(performance.now() - t);
+  }
+  return percentiles(ms);
 }
 
 (async () => {
@@ -40,5 +58,16 @@ function timedAfterGap(gapUs: number, op: (i: number) => tf.Tensor): [number, nu
   console.log('op\tgap µs\tmedian ms\tp10\tp90');
   for (const [name, op] of Object.entries(ops)) {
     for (const gap of GAPS_US) console.log(`${name}\t${gap}\t${timedAfterGap(gap, op).map((v) => v.toFixed(3)).join('\t')}`);
+  }
+  if (!hasOneDnn() || !splitConvs()) return;
+  // oneDNN's kernels run on TF's threads, the split convolutions on ours: each switch finds the other pool asleep
+  const padded = Array.from({ length: 6 }, () => tf.randomNormal([1, 34, 34, 128]) as tf.Tensor4D);
+  const switching: Record<string, (i: number) => tf.Tensor> = {
+    "oneDNN's weight gradient 1x34x34x128 -> 1x32x32x128, 3x3 (TF's threads)": (i) => FILTER_GRADS.oneDnn(padded[i % 6], xs[i % 6], [3, 3, 128, 128], 1),
+    'the conv2d above (split over ours)': ops['conv2d 1x32x32x128, 3x3x128x128, pad 2'],
+  };
+  console.log('op\tright after\tmedian ms\tp10\tp90');
+  for (const [name, op] of Object.entries(switching)) {
+    for (const [beforeName, before] of Object.entries(switching)) console.log(`${name}\t${before === op ? 'itself' : beforeName}\t${timedAfter(before, op).map((v) => v.toFixed(3)).join('\t')}`);
   }
 })();
