@@ -4,7 +4,9 @@
 // small Add ~5x slower than back to back. An idle vCPU halts here (no
 // cpuidle driver); with a busy loop on the other core the convolution's
 // penalty after 1 ms went away. A training step's gaps are mostly short,
-// though (README, Performance).
+// though (README, Performance). Then a switch between the two thread pools:
+// oneDNN's weight gradient (TF's threads) and the convolution above (ours),
+// each right after itself and right after the other.
 //   node --import tsx bench/idleGap.ts
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../server/backend';
@@ -59,7 +61,10 @@ function timedAfter(before: (i: number) => tf.Tensor, op: (i: number) => tf.Tens
   for (const [name, op] of Object.entries(ops)) {
     for (const gap of GAPS_US) console.log(`${name}\t${gap}\t${timedAfterGap(gap, op).map((v) => v.toFixed(3)).join('\t')}`);
   }
-  if (!hasOneDnn() || !splitConvs()) return;
+  if (!hasOneDnn() || !splitConvs()) {
+    console.log("no switch between thread pools to time: this backend has no oneDNN kernels or no split convolutions");
+    return;
+  }
   // oneDNN's kernels run on TF's threads, the split convolutions on ours: each switch finds the other pool asleep
   const padded = Array.from({ length: 6 }, () => tf.randomNormal([1, 34, 34, 128]) as tf.Tensor4D);
   const switching: Record<string, (i: number) => tf.Tensor> = {
