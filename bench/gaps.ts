@@ -4,9 +4,9 @@
 // to both. The gaps are listed by length, each with the time of the calls
 // that follow them (a call after a long gap wakes an idle core: bench/idleGap.ts).
 //   node --import tsx bench/gaps.ts cyclegan resnet_6blocks 32 128
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../server/backend';
 import type { TrainRequest } from '../server/options/options';
+import { interceptExecuteOp } from './binding';
 import { stepTrainer } from './stepTrainer';
 
 const BANDS_MS = [0, 0.05, 0.1, 0.3, 1, 3, Infinity];
@@ -17,26 +17,25 @@ const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
 (async () => {
   const info = await initBackend();
-  // the binding's properties are read-only: the backend gets an object inheriting from it
-  type Binding = { executeOp: (name: string, ...rest: unknown[]) => unknown };
-  const backend = tf.backend() as unknown as { binding?: Binding };
-  const binding = backend.binding;
-  if (!binding?.executeOp) throw new Error(`bench/gaps.ts times tfjs-node's binding; the backend is ${info.name}`);
   const gaps: number[] = [];
   const calls: number[] = [];
   let on = false;
   let lastEnd = 0;
-  const timed = (name: string, ...rest: unknown[]) => {
-    if (!on) return binding.executeOp(name, ...rest);
+  const intercepted = interceptExecuteOp((executeOp, name, ...rest) => {
+    if (!on) return executeOp(name, ...rest);
     const start = performance.now();
-    const result = binding.executeOp(name, ...rest);
+    const result = executeOp(name, ...rest);
     const end = performance.now();
     gaps.push(start - lastEnd);
     calls.push(end - start);
     lastEnd = end;
     return result;
-  };
-  backend.binding = Object.defineProperty(Object.create(binding) as Binding, 'executeOp', { value: timed });
+  });
+  if (!intercepted) {
+    console.error(`bench/gaps.ts times tfjs-node's binding; the backend is ${info.name}`);
+    process.exitCode = 1;
+    return;
+  }
 
   const step = stepTrainer(model, netG, ngf, side);
   for (let i = 0; i < 3; i++) step();

@@ -16,34 +16,23 @@ import { hasOneDnn, splitConvs } from '../server/models/layers/nativeKernels';
 const GAPS_US = [0, 100, 300, 500, 1000, 2000, 5000];
 const RUNS = 300;
 
-/** Median, 10th and 90th percentile of `op`'s wall time in ms, each run after `gapUs` of busy JavaScript. */
-function timedAfterGap(gapUs: number, op: (i: number) => tf.Tensor): [number, number, number] {
+/** Median, 10th and 90th percentile in ms of `op`'s wall time, each run right after `before` (untimed). */
+function timedAfter(before: (i: number) => void, op: (i: number) => tf.Tensor): [number, number, number] {
   const ms: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const idle = performance.now();
-    while ((performance.now() - idle) * 1000 < gapUs);
+    before(i + 1);
     const t = performance.now();
     op(i).dispose();
     ms.push(performance.now() - t);
   }
-  return percentiles(ms);
-}
-
-function percentiles(ms: number[]): [number, number, number] {
   ms.sort((a, b) => a - b);
   return [ms[RUNS >> 1], ms[Math.floor(RUNS * 0.1)], ms[Math.floor(RUNS * 0.9)]];
 }
 
-/** `op`'s wall time right after `before` (untimed), the percentiles as timedAfterGap's. */
-function timedAfter(before: (i: number) => tf.Tensor, op: (i: number) => tf.Tensor): [number, number, number] {
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    before(i + 1).dispose();
-    const t = performance.now();
-    op(i).dispose();
-    ms.push(performance.now() - t);
-  }
-  return percentiles(ms);
+/** Busy JavaScript for `gapUs`, which leaves the other core idle. */
+function busyWait(gapUs: number): void {
+  const start = performance.now();
+  while ((performance.now() - start) * 1000 < gapUs);
 }
 
 (async () => {
@@ -59,13 +48,13 @@ function timedAfter(before: (i: number) => tf.Tensor, op: (i: number) => tf.Tens
   };
   console.log('op\tgap µs\tmedian ms\tp10\tp90');
   for (const [name, op] of Object.entries(ops)) {
-    for (const gap of GAPS_US) console.log(`${name}\t${gap}\t${timedAfterGap(gap, op).map((v) => v.toFixed(3)).join('\t')}`);
+    for (const gap of GAPS_US) console.log(`${name}\t${gap}\t${timedAfter(() => busyWait(gap), op).map((v) => v.toFixed(3)).join('\t')}`);
   }
   if (!hasOneDnn() || !splitConvs()) {
     console.log("no switch between thread pools to time: this backend has no oneDNN kernels or no split convolutions");
     return;
   }
-  // oneDNN's kernels run on TF's threads, the split convolutions on ours: each switch finds the other pool asleep
+  // oneDNN's kernels run on TF's threads, the split convolutions on ours; after a switch the other pool's thread has likely gone to sleep
   const padded = Array.from({ length: 6 }, () => tf.randomNormal([1, 34, 34, 128]) as tf.Tensor4D);
   const switching: Record<string, (i: number) => tf.Tensor> = {
     "oneDNN's weight gradient 1x34x34x128 -> 1x32x32x128, 3x3 (TF's threads)": (i) => FILTER_GRADS.oneDnn(padded[i % 6], xs[i % 6], [3, 3, 128, 128], 1),
@@ -73,6 +62,6 @@ function timedAfter(before: (i: number) => tf.Tensor, op: (i: number) => tf.Tens
   };
   console.log('op\tright after\tmedian ms\tp10\tp90');
   for (const [name, op] of Object.entries(switching)) {
-    for (const [beforeName, before] of Object.entries(switching)) console.log(`${name}\t${before === op ? 'itself' : beforeName}\t${timedAfter(before, op).map((v) => v.toFixed(3)).join('\t')}`);
+    for (const [beforeName, before] of Object.entries(switching)) console.log(`${name}\t${before === op ? 'itself' : beforeName}\t${timedAfter((i) => before(i).dispose(), op).map((v) => v.toFixed(3)).join('\t')}`);
   }
 })();

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../server/backend';
 import { fastestChoices } from '../server/models/layers/fastest';
+import { interceptExecuteOp } from './binding';
 import { stepTrainer } from './stepTrainer';
 import type { TrainRequest } from '../server/options/options';
 
@@ -47,20 +48,13 @@ const [model, netG, ngf, side] = [process.argv[2] as TrainRequest['model'], proc
     s.gflop += gflop;
     stats.set(key, s);
   };
-  // the binding's properties are read-only: the backend gets an object inheriting from it
-  type Binding = { executeOp: (name: string, ...rest: unknown[]) => unknown };
-  const backend = tf.backend() as unknown as { binding?: Binding };
-  const binding = backend.binding;
-  if (binding?.executeOp) {
-    const timed = (name: string, ...rest: unknown[]) => {
-      if (!on || inKernel) return binding.executeOp(name, ...rest);
-      const [t, c] = [performance.now(), cpuMs()];
-      const r = binding.executeOp(name, ...rest);
-      add(`native ${name}`, performance.now() - t, cpuMs() - c);
-      return r;
-    };
-    backend.binding = Object.defineProperty(Object.create(binding) as Binding, 'executeOp', { value: timed });
-  }
+  interceptExecuteOp((executeOp, name, ...rest) => {
+    if (!on || inKernel) return executeOp(name, ...rest);
+    const [t, c] = [performance.now(), cpuMs()];
+    const r = executeOp(name, ...rest);
+    add(`native ${name}`, performance.now() - t, cpuMs() - c);
+    return r;
+  });
   for (const k of tf.getKernelsForBackend(tf.getBackend())) {
     const f = k.kernelFunc as unknown as KernelFn;
     (k as unknown as { kernelFunc: KernelFn }).kernelFunc = (args) => {
