@@ -1,7 +1,7 @@
 // Signals while TensorFlow computes. oneDNN's JIT sgemm (TF's MatMul and
 // Conv2D) points rsp into the heap while it runs, so a signal handled on that
 // thread writes its frame into the heap: without the addon's blocking this
-// child aborts with "corrupted size vs. prev_size" within ~150 signals
+// child aborted with "corrupted size vs. prev_size" after 50-130 signals
 // (uxlfoundation/oneDNN#4845). The CLI's Ctrl-C handler is one such handler.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
