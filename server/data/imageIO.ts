@@ -123,7 +123,7 @@ export async function decodeRgb(file: string, { readSync = false } = {}): Promis
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
   } catch (err) {
     if (err instanceof UnreadableImageError) throw err;
-    const message = sharpFailure(err);
+    const message = sharpFailure(err, format);
     if (/exceeds pixel limit/i.test(message)) {
       throw new UnreadableImageError(`too large: ${await declaredSize(buf)} exceeds the limit of ${MAX_INPUT_PIXELS} pixels (8192x8192)`);
     }

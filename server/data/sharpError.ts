@@ -1,14 +1,35 @@
 // libvips reports a failed decode on several lines, and under concurrent
-// decodes the first one is sometimes only the generic "Warning treated as error
-// due to failOn setting" (seen in CI for a truncated JPEG that locally says
-// "VipsJpeg: premature end of JPEG image"). Keep the line that says what is wrong.
+// decodes its error buffer, shared by the process, mixes them up: the first
+// line is sometimes only the generic "Warning treated as error due to failOn
+// setting" (seen in CI for a truncated JPEG that locally says "VipsJpeg:
+// premature end of JPEG image"), and a JPEG's error can carry a PNG decoded
+// beside it ("pngload_buffer: libspng read error", seen in CI). Keep the line
+// that says what is wrong with this file.
 const GENERIC = /failOn setting/i;
 
-export function sharpFailure(err: unknown): string {
+/** The names libvips's loaders and messages use for each format. */
+const FORMAT_NAMES: Record<string, RegExp> = {
+  jpeg: /jpe?g/i,
+  png: /png/i,
+  gif: /gif/i,
+  webp: /webp/i,
+  tiff: /tiff/i,
+  heif: /heif|heic|avif/i,
+};
+
+/** Whether `line` names only formats other than `format` (another decode's error). */
+function otherFormats(line: string, format: string | undefined): boolean {
+  const own = format === undefined ? undefined : FORMAT_NAMES[format === 'heic' || format === 'avif' ? 'heif' : format];
+  if (!own || own.test(line)) return false;
+  return Object.values(FORMAT_NAMES).some((names) => names !== own && names.test(line));
+}
+
+/** Why sharp failed on a file of `format` (as sniffed or read from its header, when known). */
+export function sharpFailure(err: unknown, format?: string): string {
   const lines = String((err as Error)?.message ?? err)
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  const specific = lines.find((l) => !GENERIC.test(l));
+  const specific = lines.find((l) => !GENERIC.test(l) && !otherFormats(l, format));
   return specific ?? 'corrupt or truncated image data (the decoder stopped on a warning)';
 }

@@ -60,7 +60,7 @@ export async function decodeFeatures(file: string): Promise<DecodeOutcome> {
     return { ok: false, kind: 'corrupt', reason: `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
   if (buffer.length === 0) return { ok: false, kind: 'corrupt', reason: 'empty file (0 bytes)' };
-  let meta: sharp.Metadata;
+  let meta: sharp.Metadata | undefined;
   let data: Buffer;
   try {
     meta = await sharp(buffer).metadata();
@@ -69,7 +69,7 @@ export async function decodeFeatures(file: string): Promise<DecodeOutcome> {
     }
     data = await sharp(buffer).resize(WORK_SIZE, WORK_SIZE, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
   } catch (e) {
-    return { ok: false, kind: 'corrupt', reason: sharpFailure(e) };
+    return { ok: false, kind: 'corrupt', reason: sharpFailure(e, meta?.format) };
   }
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
