@@ -4,8 +4,10 @@
 // VM's speed drifts 10-30% from minute to minute; alternating steps put both
 // sides in the same minute, where separate runs compare two minutes.
 //   node --import tsx bench/ab.ts cyclegan resnet_6blocks 32 64 [pairs] [VAR A B]
-// "unset" as a value deletes the variable.
+// "unset" as a value deletes the variable. VAR POOL_SPIN compares how the
+// native pool's idle workers wait, as "microseconds,yields": POOL_SPIN 400,0 3000,1.
 import { initBackend } from '../server/backend';
+import { setPoolSpin } from '../server/models/layers/nativeKernels';
 import type { TrainRequest } from '../server/options/options';
 import { stepTrainer } from './stepTrainer';
 
@@ -19,7 +21,10 @@ const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length
   const backend = await initBackend();
   const trainStep = stepTrainer(model, netG, ngf, side);
   const step = (value: string) => {
-    if (value === 'unset') delete process.env[name];
+    if (name === 'POOL_SPIN') {
+      const [micros, yields] = value.split(',').map(Number);
+      if (!setPoolSpin(micros, yields === 1)) throw new Error('POOL_SPIN needs the native kernels (npm run build)');
+    } else if (value === 'unset') delete process.env[name];
     else process.env[name] = value;
     const t = performance.now();
     trainStep();

@@ -61,12 +61,22 @@ inline void BlockAsyncSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+// How long an idle worker spins for the next job before it sleeps, and whether
+// it yields its core between looks. On this kind of VM a sleeping worker took
+// ~170-190 us to start a job (a third of a small split convolution), and
+// between our ops TF runs its own (oneDNN's gradients) on its own threads, so
+// gaps of a few hundred us to ms are common. Spinning ~3 ms keeps the worker
+// awake across them; yielding lets TF's threads have the core meanwhile
+// (a 3 ms spin that does not yield made CycleGAN 128 px 4% slower, 10 ms with
+// yields 5% slower). Against 400 us without yields, alternating steps in one
+// process: CycleGAN 128 px 6-7% faster, pix2pix 12%, 64 px 1-7%. Settable for
+// bench/ab.ts (setPoolSpin).
+inline std::atomic<int64_t> idleSpinMicros{3000};
+inline std::atomic<bool> idleSpinYields{true};
+
 // A fixed set of worker threads for one parallel loop at a time (TF runs eager
-// ops one after another, so its own threads are idle meanwhile). Waking a
-// sleeping thread costs ~30 us, a tenth of a split convolution on a small map,
-// and these ops come back to back: the threads wait by spinning for a while
-// before they sleep (CycleGAN 64 px: 3-4% faster per step spinning ~400 us
-// than 80 us, 1 ms was no better).
+// ops one after another, so its own threads are idle meanwhile); the caller
+// waits for the last part by spinning ~400 us before it sleeps.
 class Pool {
  public:
   Pool() {
@@ -92,24 +102,24 @@ class Pool {
     }
     start_.notify_all();
     f(0);
-    Spin([&] { return finished_.load() == generation_; });
+    Spin([&] { return finished_.load() == generation_; }, 400, false);
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
   }
 
  private:
-  // Spins until done() or for about kSpin.
+  // Spins until done() or for about `micros`, yielding the core between looks if `yields`.
   template <typename Done>
-  static void Spin(Done done) {
-    constexpr auto kSpin = std::chrono::microseconds(400);
-    const auto end = std::chrono::steady_clock::now() + kSpin;
+  static void Spin(Done done, int64_t micros, bool yields) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
     while (!done()) {
       for (int i = 0; i < 64; i++) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
       }
+      if (yields) sched_yield();
       if (std::chrono::steady_clock::now() > end) return;
     }
   }
@@ -119,7 +129,7 @@ class Pool {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* job;
-      Spin([&] { return started_.load() != seen; });
+      Spin([&] { return started_.load() != seen; }, idleSpinMicros.load(std::memory_order_relaxed), idleSpinYields.load(std::memory_order_relaxed));
       {
         std::unique_lock<std::mutex> lock(mu_);
         start_.wait(lock, [&] { return generation_ != seen; });

@@ -449,7 +449,7 @@ void ComputeShiftSumGrad(void* kernel, TF_OpKernelContext* ctx) {
 
 }  // namespace
 
-// The three Node-API calls the addon makes, declared here instead of taken from
+// The Node-API calls the addon makes, declared here instead of taken from
 // Node's headers so it also builds where Node has none (VS Code's Electron, for
 // the "Build Native Kernels" command); Node-API's ABI is stable. Node calls
 // napi_register_module_v1 when it loads the addon.
@@ -459,6 +459,12 @@ typedef struct napi_value__* napi_value;
 int napi_throw_error(napi_env env, const char* code, const char* msg);
 int napi_create_uint32(napi_env env, uint32_t value, napi_value* result);
 int napi_set_named_property(napi_env env, napi_value object, const char* name, napi_value value);
+typedef struct napi_callback_info__* napi_callback_info;
+int napi_create_function(napi_env env, const char* utf8name, size_t length, napi_value (*cb)(napi_env, napi_callback_info), void* data,
+                         napi_value* result);
+int napi_get_cb_info(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, napi_value* this_arg, void** data);
+int napi_get_value_int64(napi_env env, napi_value value, int64_t* result);
+int napi_get_value_bool(napi_env env, napi_value value, bool* result);
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports);
 }
 
@@ -487,5 +493,25 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "version", version);
   napi_create_uint32(env, 1, &blocked);
   napi_set_named_property(env, exports, "asyncSignalsBlocked", blocked);
+  // setPoolSpin(micros, yields): how the pool's idle workers wait (bench/ab.ts compares settings step by step)
+  napi_value setPoolSpin;
+  napi_create_function(
+      env, "setPoolSpin", 11,
+      [](napi_env e, napi_callback_info info) -> napi_value {
+        size_t argc = 2;
+        napi_value argv[2];
+        int64_t micros = 0;
+        bool yields = false;
+        if (napi_get_cb_info(e, info, &argc, argv, nullptr, nullptr) != 0 || argc != 2 || napi_get_value_int64(e, argv[0], &micros) != 0 ||
+            napi_get_value_bool(e, argv[1], &yields) != 0 || micros < 0) {
+          napi_throw_error(e, nullptr, "setPoolSpin takes microseconds >= 0 and whether to yield");
+          return nullptr;
+        }
+        dt::idleSpinMicros.store(micros);
+        dt::idleSpinYields.store(yields);
+        return nullptr;
+      },
+      nullptr, &setPoolSpin);
+  napi_set_named_property(env, exports, "setPoolSpin", setPoolSpin);
   return exports;
 }

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { fastest } from '../../server/models/layers/fastest';
-import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, hasDtKernels, hasOneDnn, splitConvs, splitFilterGrad, splitInputGrad, winogradConv2d } from '../../server/models/layers/nativeKernels';
+import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, hasDtKernels, hasOneDnn, setPoolSpin, splitConvs, splitFilterGrad, splitInputGrad, winogradConv2d } from '../../server/models/layers/nativeKernels';
 import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
@@ -347,19 +347,26 @@ describe('split convolutions (native/dt_split_conv.cc)', () => {
     t.diagnostic(`split gradients vs TF's kernels: worst relative difference ${worst.toExponential(2)}`);
   });
 
-  test('give the same values on every run (each row range is computed the same way each time)', async () => {
+  test('give the same values on every run, however the idle workers wait (each row range is computed the same way each time)', async () => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
-    tf.tidy(() => {
-      const x = tf.randomNormal([3, 18, 18, 64], 0, 1, 'float32', 1) as tf.Tensor4D;
-      const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-      const dy = tf.randomNormal([3, 16, 16, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
-      const first = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
-      for (let run = 0; run < 20; run++) {
-        const again = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
-        again.forEach((a, i) => assert.deepEqual(a, first[i], `run ${run}, result ${i}`));
-      }
-    });
+    try {
+      tf.tidy(() => {
+        const x = tf.randomNormal([3, 18, 18, 64], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 64, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
+        const dy = tf.randomNormal([3, 16, 16, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
+        const first = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
+        for (let run = 0; run < 20; run++) {
+          // sleeping at once, spinning without and with yielding the core
+          assert.ok(setPoolSpin([0, 400, 3000][run % 3], run % 3 === 2));
+          const again = [tf.conv2d(x, w, 1, 'valid'), splitFilterGrad(x, dy, w.shape, 1), splitInputGrad(dy, w, x.shape, 1)].map((r) => r.dataSync());
+          again.forEach((a, i) => assert.deepEqual(a, first[i], `run ${run}, result ${i}`));
+        }
+      });
+      assert.throws(() => setPoolSpin(-1, true), /setPoolSpin takes microseconds >= 0/);
+    } finally {
+      setPoolSpin(3000, true);
+    }
   });
 
   test('an empty batch gives empty results and a zero weight gradient', async () => {

@@ -405,6 +405,7 @@ interface KernelsStatus {
   loaded: boolean;
   why: string;
   signalsBlocked?: boolean;
+  setPoolSpin?: (micros: number, yields: boolean) => void;
 }
 let dtKernels: KernelsStatus | undefined;
 /**
@@ -423,8 +424,8 @@ export function dtKernelsStatus(): KernelsStatus {
     else if (!file) dtKernels = { loaded: false, why: `not built for this TensorFlow library (${builtKernelsFile() ? 'run "Domain Translator: Build Native Kernels"' : 'npm run build builds them from source'}); portable ops run instead` };
     else {
       try {
-        const addon = require(file) as { asyncSignalsBlocked?: number };
-        dtKernels = { loaded: true, why: '', signalsBlocked: addon.asyncSignalsBlocked === 1 };
+        const addon = require(file) as { asyncSignalsBlocked?: number; setPoolSpin?: (micros: number, yields: boolean) => void };
+        dtKernels = { loaded: true, why: '', signalsBlocked: addon.asyncSignalsBlocked === 1, setPoolSpin: addon.setPoolSpin };
         if (splitConvs()) splitEveryConv2D();
       } catch (err) {
         dtKernels = { loaded: false, why: `${file} did not load: ${(err as Error).message.split('\n')[0]}` };
@@ -432,6 +433,17 @@ export function dtKernelsStatus(): KernelsStatus {
     }
   }
   return dtKernels;
+}
+
+/**
+ * How the native pool's idle workers wait for the next job: spin up to `micros`,
+ * yielding the core between looks if `yields` (native/dt_common.h). For
+ * bench/ab.ts, which compares settings step by step; false without the addon.
+ */
+export function setPoolSpin(micros: number, yields: boolean): boolean {
+  const set = dtKernelsStatus().setPoolSpin;
+  set?.(micros, yields);
+  return set !== undefined;
 }
 
 /**
