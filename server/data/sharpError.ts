@@ -7,19 +7,22 @@
 // that says what is wrong with this file.
 const GENERIC = /failOn setting/i;
 
-/** The names libvips's loaders and messages use for each format. */
+/** The names libvips's loaders and messages use for each format (HEIC and AVIF go through its heif loader). */
+const HEIF = /heif|heic|avif/i;
 const FORMAT_NAMES: Record<string, RegExp> = {
   jpeg: /jpe?g/i,
   png: /png/i,
   gif: /gif/i,
   webp: /webp/i,
   tiff: /tiff/i,
-  heif: /heif|heic|avif/i,
+  heif: HEIF,
+  heic: HEIF,
+  avif: HEIF,
 };
 
 /** Whether `line` names only formats other than `format` (another decode's error). */
 function otherFormats(line: string, format: string | undefined): boolean {
-  const own = format === undefined ? undefined : FORMAT_NAMES[format === 'heic' || format === 'avif' ? 'heif' : format];
+  const own = format === undefined ? undefined : FORMAT_NAMES[format];
   if (!own || own.test(line)) return false;
   return Object.values(FORMAT_NAMES).some((names) => names !== own && names.test(line));
 }
