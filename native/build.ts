@@ -14,7 +14,9 @@ const out = path.join(root, 'dist/dt_kernels.node');
   if (!deps) return console.log('native kernels: @tensorflow/tfjs-node is not installed, skipped (the portable ops run instead)');
   const problem = compileProblem(nativeDir, deps);
   if (problem) return console.log(`native kernels: ${problem}, skipped`);
-  if (existsSync(out) && kernelSourceFiles(nativeDir).every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) return;
+  // the compiler's flags are in nativeBuild.ts: a change there makes the addon stale too
+  const inputs = [...kernelSourceFiles(nativeDir), path.join(root, 'server/nativeBuild.ts')];
+  if (existsSync(out) && inputs.every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) return;
   try {
     const warnings = await compileKernels(nativeDir, deps, out);
     if (warnings) console.log(warnings);
