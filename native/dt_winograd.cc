@@ -4,11 +4,15 @@
 // these ops; the 16 channel products are one batched matrix product, TF's
 // BatchMatMulV2, between them:
 //
-//   DtWinogradInput(x [N,H,W,C]) -> v [16, T, C]
+//   DtWinogradInput(x [N,H,W,C]) -> v [N, 16, T, C]
 //     v = Bt d B for each 4x4 tile d of x zero-padded by pad_top/bottom/left/right,
-//     T = N * ceil(OH / 2) * ceil(OW / 2) tiles, OH = H + top + bottom - 2, OW likewise
+//     T = ceil(OH / 2) * ceil(OW / 2) tiles per image, OH = H + top + bottom - 2, OW likewise
 //   DtWinogradFilter(w [3,3,C,O]) -> u [16, C, O]      u = G g Gt for each 3x3 g
-//   DtWinogradOutput(m [16, T, O]) -> y [N,OH,OW,O]    y = At m A for each tile (m = v u, summed over C)
+//   DtWinogradOutput(m [N, 16, T, O]) -> y [N,OH,OW,O] y = At m A for each tile (m = v u, summed over C)
+//
+// Each image has its own 16 matrices: a product over all the batch's tiles at
+// once was summed in another order for another batch size (oneDNN's and
+// Eigen's blocking follow the rows), so an image's result depended on its batch.
 //
 //   Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], At = [1 1 1 0; 0 1 -1 -1]
 //
@@ -76,12 +80,12 @@ void ComputeInput(void* kernel, TF_OpKernelContext* ctx) {
           const int64_t oh = h + a->top + a->bottom - 2, ow = w + a->left + a->right - 2;
           if (oh < 1 || ow < 1 || a->top < 0 || a->bottom < 0 || a->left < 0 || a->right < 0) return false;
           th = (oh + 1) / 2, tw = (ow + 1) / 2;
-          *dims = {16, n * th * tw, c};
+          *dims = {n, 16, th * tw, c};
           return true;
         },
         [&](const float* x, float* v, int part, int parts) {
           const std::vector<float> zeros(c, 0.0f);
-          const int64_t plane = n * th * tw * c;
+          const int64_t plane = th * tw * c;
           int64_t begin, end;
           Split(n * th, part, parts, &begin, &end);
           const float* row[16];
@@ -95,7 +99,7 @@ void ComputeInput(void* kernel, TF_OpKernelContext* ctx) {
                   row[i * 4 + j] = y < 0 || y >= h || xx < 0 || xx >= w ? zeros.data() : x + ((img * h + y) * w + xx) * c;
                 }
               }
-              InputTile(row, v + (r * tw + tx) * c, plane, c);
+              InputTile(row, v + img * 16 * plane + ((r % th) * tw + tx) * c, plane, c);
             }
           }
         });
@@ -164,15 +168,15 @@ void ComputeOutput(void* kernel, TF_OpKernelContext* ctx) {
   const auto* a = static_cast<WinogradAttrs*>(kernel);
   const int64_t n = a->n, oh = a->rows, ow = a->cols, th = (oh + 1) / 2, tw = (ow + 1) / 2;
   int64_t o = 0;
-  RunOp(ctx, 3, "DtWinogradOutput takes a float32 [16, N * ceil(rows / 2) * ceil(cols / 2), O] tensor",
+  RunOp(ctx, 4, "DtWinogradOutput takes a float32 [N, 16, ceil(rows / 2) * ceil(cols / 2), O] tensor",
         [&](TF_Tensor* m, std::vector<int64_t>* dims) {
-          if (n < 1 || oh < 1 || ow < 1 || TF_Dim(m, 0) != 16 || TF_Dim(m, 1) != n * th * tw) return false;
-          o = TF_Dim(m, 2);
+          if (n < 1 || oh < 1 || ow < 1 || TF_Dim(m, 0) != n || TF_Dim(m, 1) != 16 || TF_Dim(m, 2) != th * tw) return false;
+          o = TF_Dim(m, 3);
           *dims = {n, oh, ow, o};
           return true;
         },
         [&](const float* m, float* y, int part, int parts) {
-          const int64_t plane = n * th * tw * o;
+          const int64_t plane = th * tw * o;
           int64_t begin, end;
           Split(n * th, part, parts, &begin, &end);
           for (int64_t r = begin; r < end; r++) {
@@ -180,7 +184,7 @@ void ComputeOutput(void* kernel, TF_OpKernelContext* ctx) {
             const int rows = y0 + 1 < oh ? 2 : 1;
             for (int64_t tx = 0; tx < tw; tx++) {
               const int cols = tx * 2 + 1 < ow ? 2 : 1;
-              OutputTile(m + (r * tw + tx) * o, plane, y + ((img * oh + y0) * ow + tx * 2) * o, ow * o, rows, cols, o);
+              OutputTile(m + img * 16 * plane + ((r % th) * tw + tx) * o, plane, y + ((img * oh + y0) * ow + tx * 2) * o, ow * o, rows, cols, o);
             }
           }
         });
