@@ -46,12 +46,15 @@ export interface RunResult {
 /**
  * Images per generator call at 256x256. A batch reads the weights once for all
  * its images: unet_256 (218 MB of weights) went from 9.2 to 14.6 images/s
- * (generator alone) at 4 and 16.9 at 8, for 0.75 GB more memory;
- * resnet_9blocks (compute-bound) from 2.0 to 2.2 at 2 and no further at 4
- * (scratch runs of Generator.apply, tfjs-node).
+ * (generator alone) at 4 and 16.9 at 8, for 0.75 GB more memory (scratch runs
+ * of Generator.apply, tfjs-node). ResNets (compute-bound) run one image at a
+ * time: 2 gained 2.0 -> 2.2 images/s on an AVX-512 CPU and nothing measurable
+ * on an AVX2 one (1.13-1.33 vs 1.16-1.26 end to end), and there a batch's
+ * convolutions summed in another order, so an image's output changed with its
+ * neighbour.
  */
 function maxBatch(architecture: string): number {
-  return architecture.startsWith('unet') ? 8 : 2;
+  return architecture.startsWith('unet') ? 8 : 1;
 }
 
 /** Images per generator call at this size: maxBatch at 256x256, fewer for bigger images, by pixel count. */
