@@ -5,7 +5,7 @@
 // --paired instead takes turns with PyTorch, pair by pair (bench/paired.ts);
 // --pytorch-best gives PyTorch glibc settings that keep freed memory (torchEnv).
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ALL_CASES, INFER_CASES, TRAIN_CASES, median, runCase, type CaseResult } from './cases';
@@ -56,9 +56,24 @@ function gflopOf(name: string): number | undefined {
   return inf ? forwardGflop(generatorConvs(inf.spec, 256)) : undefined;
 }
 
+/**
+ * The widest vector extension the CPU reports (Linux's /proc/cpuinfo, else
+ * unknown): one model name ("AMD EPYC") covered an AVX-512 VM and an AVX2 one
+ * whose figures are ~3x apart.
+ */
+function vectorExtension(): string {
+  try {
+    const flags = new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/));
+    return ['avx512f', 'avx2', 'avx', 'sse4_2'].find((f) => flags.has(f)) ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 function machine() {
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
+    vector_extension: vectorExtension(),
     cores: os.availableParallelism(),
     memory_gb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
@@ -139,7 +154,7 @@ async function paired(args: Args, m: ReturnType<typeof machine>): Promise<void> 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const m = machine();
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, node ${m.node}, ${m.os}, load average ${m.load_average.join(' ')}`);
+  console.log(`machine: ${m.cpu} (${m.vector_extension}), ${m.cores} cores, ${m.memory_gb} GB, node ${m.node}, ${m.os}, load average ${m.load_average.join(' ')}`);
   if (args.paired) return paired(args, m);
   const matmul = await runChild('matmul');
   const rate = matmul.gflop_per_second as number;
