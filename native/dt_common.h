@@ -62,15 +62,16 @@ inline void BlockAsyncSignals() {
 }
 
 // How long an idle worker spins for the next job before it sleeps, and whether
-// it yields its core between looks. On this kind of VM a sleeping worker took
+// it yields its core between looks. On the AVX-512 VM a sleeping worker took
 // ~170-190 us to start a job (a third of a small split convolution), and
 // between our ops TF runs its own (oneDNN's gradients) on its own threads, so
 // gaps of a few hundred us to ms are common. Spinning ~3 ms keeps the worker
 // awake across them; yielding lets TF's threads have the core meanwhile
 // (a 3 ms spin that does not yield made CycleGAN 128 px 4% slower, 10 ms with
 // yields 5% slower). Against 400 us without yields, alternating steps in one
-// process: CycleGAN 128 px 6-7% faster, pix2pix 12%, 64 px 1-7%. Settable for
-// bench/ab.ts (setPoolSpin).
+// process (bench/ab.ts, final build): CycleGAN 128 px 632.0 -> 617.1 ms,
+// pix2pix 690.0 -> 663.2, 64 px 271.9 -> 245.9. Settable for bench/ab.ts
+// (setPoolSpin).
 inline std::atomic<int64_t> idleSpinMicros{3000};
 inline std::atomic<bool> idleSpinYields{true};
 
