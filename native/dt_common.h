@@ -1,4 +1,4 @@
-// What the kernels of dt_kernels.cc, dt_split_conv.cc and dt_winograd.cc share: TF's C kernel
+// What the kernels of dt_kernels.cc, dt_split_conv.cc, dt_winograd.cc and dt_gemm_conv.cc share: TF's C kernel
 // API, the thread pool, attribute reading, one-input ops, op registration.
 #pragma once
 #include <pthread.h>
@@ -264,5 +264,9 @@ inline const char* Register(const char* name, const std::vector<const char*>& in
 const char* RegisterSplitConv();
 // Registers the ops of dt_winograd.cc.
 const char* RegisterWinograd();
+// Whether the CPU has AVX2 and FMA, which dt_gemm_conv.cc's kernels need.
+bool HasGemmConv();
+// Registers the ops of dt_gemm_conv.cc where HasGemmConv().
+const char* RegisterGemmConv();
 
 }  // namespace dt

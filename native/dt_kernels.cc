@@ -482,6 +482,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   if (!error) error = dt::Register("DtRotateFilter", {"w: float"}, {"y: float"}, {}, CreateNoAttrs, ComputeRotateFilter, DeleteKernel);
   if (!error) error = dt::RegisterSplitConv();
   if (!error) error = dt::RegisterWinograd();
+  if (!error) error = dt::RegisterGemmConv();
   if (error) {
     napi_throw_error(env, nullptr, error);
     return nullptr;
@@ -493,6 +494,9 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "version", version);
   napi_create_uint32(env, 1, &blocked);
   napi_set_named_property(env, exports, "asyncSignalsBlocked", blocked);
+  napi_value gemm;
+  napi_create_uint32(env, dt::HasGemmConv() ? 1 : 0, &gemm);
+  napi_set_named_property(env, exports, "gemmConvs", gemm);
   // setPoolSpin(micros, yields): how the pool's idle workers wait (bench/ab.ts compares settings step by step)
   napi_value setPoolSpin;
   napi_create_function(

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { fastest } from './fastest';
-import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
+import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, gemmConvs, gemmFilterGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -139,6 +139,8 @@ export const FILTER_GRADS = {
   oneDnn: filterGradByOneDnn,
   /** TF's kernel on a range of output rows per core (native/dt_split_conv.cc), where splitConvs(). */
   split: splitFilterGrad,
+  /** patchesᵀ·dy in our FMA kernel (native/dt_gemm_conv.cc), where gemmConvs(). */
+  gemm: gemmFilterGrad,
 };
 
 const weights = ([kh, kw, c, o]: Shape4) => kh * kw * c * o;
@@ -208,6 +210,7 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, stride
   const chosen = chooseFilterGrad(dy.shape, filterShape, stride);
   const candidates: (keyof typeof FILTER_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
   if (splitConvs() && chosen !== 'forwardOps') candidates.push('split');
+  if (gemmConvs()) candidates.push('gemm');
   return fastest(`dW ${x.shape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${filterShape} ${stride}`, candidates, (c) =>
     c === 'oneDnnSame' ? oneDnnFilterGrad(x, dy, filterShape, stride, true) : tf.tidy(() => FILTER_GRADS[c](zeroPad(x, pad), dy, filterShape, stride)),
   );

@@ -264,7 +264,7 @@ export const dtShiftSum = dtIntOp('DtShiftSum', 'taps');
 export const dtShiftSumGrad = dtIntOp('DtShiftSumGrad', 'taps');
 
 /**
- * Registers a gradient op of native/dt_split_conv.cc taking the stride and two
+ * Registers a gradient op of native/dt_split_conv.cc or dt_gemm_conv.cc taking the stride and two
  * sizes of the result's shape (`names`, at `at` in it); returns its runner.
  */
 function splitGradOp(op: string, inputs: [string, string], names: [string, string], at: [number, number]) {
@@ -287,6 +287,8 @@ function splitGradOp(op: string, inputs: [string, string], names: [string, strin
 export const splitInputGrad = splitGradOp('DtSplitConv2DBackpropInput', ['dy', 'filter'], ['rows', 'cols'], [1, 2]);
 /** splitFilterGrad(x, dy, filterShape, stride): dW of a 'valid' convolution of x, split like splitInputGrad. */
 export const splitFilterGrad = splitGradOp('DtSplitConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
+/** gemmFilterGrad(x, dy, filterShape, stride): dW as patchesᵀ·dy in our FMA kernel (native/dt_gemm_conv.cc). Callers check gemmConvs(). */
+export const gemmFilterGrad = splitGradOp('DtGemmConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
 
 type Conv2DAttrs = { strides: number | number[]; pad: number | 'valid' | 'same' | number[][]; dataFormat: string; dilations?: number | number[] };
 
@@ -353,10 +355,25 @@ export function winogradConv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: nu
   return y as tf.Tensor4D;
 }
 
+function directConv2d(op: 'DtSplitConv2D' | 'DtGemmConv2D', x: tf.TensorInfo, filter: tf.TensorInfo, stride: number, pads: number[]): tf.Tensor4D {
+  const nb = tf.backend() as unknown as NativeBackend;
+  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
+  return nb.executeSingleOutput(op, [int('stride', stride), ...PAD_ATTRS.map((name, i) => int(name, pads[i]))], [x, filter]) as tf.Tensor4D;
+}
+
+/**
+ * A convolution with zero `pads` [top, bottom, left, right] as patches·filter
+ * in our FMA kernel (native/dt_gemm_conv.cc). Callers check gemmConvs().
+ */
+export function gemmConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pads: number[]): tf.Tensor4D {
+  return directConv2d('DtGemmConv2D', x, filter, stride, pads);
+}
+
 /**
  * Every Conv2D of the 'tensorflow' backend through DtSplitConv2D (TF's kernel
- * on a range of output rows per core), where its attributes allow; the tape
- * still records 'Conv2D', so its registered gradient applies unchanged.
+ * on a range of output rows per core), DtGemmConv2D or Winograd, whichever is
+ * fastest for the shape, where its attributes allow; the tape still records
+ * 'Conv2D', so its registered gradient applies unchanged.
  */
 function splitEveryConv2D(): void {
   const original = tf.getKernel('Conv2D', 'tensorflow');
@@ -365,14 +382,12 @@ function splitEveryConv2D(): void {
   registerNative<Conv2DAttrs>('Conv2D', (nb, { x, filter }, attrs) => {
     const pads = splitConvs() ? convPads(attrs, x, filter) : undefined;
     if (!pads) return original.kernelFunc({ inputs: { x, filter }, backend: nb as unknown as tf.KernelBackend, attrs: attrs as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
-    const b = nb.binding;
     const stride = typeof attrs.strides === 'number' ? attrs.strides : attrs.strides[0];
-    const split = () => nb.executeSingleOutput('DtSplitConv2D', [
-      { name: 'stride', type: b.TF_ATTR_INT, value: stride },
-      ...PAD_ATTRS.map((name, i) => ({ name, type: b.TF_ATTR_INT, value: pads[i] })),
-    ], [x, filter]) as tf.Tensor4D;
-    if (!winogradFits(x.shape, filter.shape, stride)) return split();
-    return fastest(`conv2d ${x.shape.slice(1)} ${filter.shape} pads ${pads}`, ['split', 'winograd'], (k) => (k === 'split' ? split() : winogradConv2d(x, filter, pads)));
+    const candidates: ('split' | 'gemm' | 'winograd')[] = ['split'];
+    if (gemmConvs()) candidates.push('gemm');
+    if (winogradFits(x.shape, filter.shape, stride)) candidates.push('winograd');
+    return fastest(`conv2d ${x.shape.slice(1)} ${filter.shape} pads ${pads}`, candidates, (k) =>
+      k === 'winograd' ? winogradConv2d(x, filter, pads) : directConv2d(k === 'split' ? 'DtSplitConv2D' : 'DtGemmConv2D', x, filter, stride, pads));
   });
 }
 
@@ -406,6 +421,8 @@ interface KernelsStatus {
   why: string;
   signalsBlocked?: boolean;
   setPoolSpin?: (micros: number, yields: boolean) => void;
+  /** The CPU has AVX2 and FMA: the addon registered dt_gemm_conv.cc's ops. */
+  gemmConvs?: boolean;
 }
 let dtKernels: KernelsStatus | undefined;
 /**
@@ -424,8 +441,8 @@ export function dtKernelsStatus(): KernelsStatus {
     else if (!file) dtKernels = { loaded: false, why: `not built for this TensorFlow library (${builtKernelsFile() ? 'run "Domain Translator: Build Native Kernels"' : 'npm run build builds them from source'}); portable ops run instead` };
     else {
       try {
-        const addon = require(file) as { asyncSignalsBlocked?: number; setPoolSpin?: (micros: number, yields: boolean) => void };
-        dtKernels = { loaded: true, why: '', signalsBlocked: addon.asyncSignalsBlocked === 1, setPoolSpin: addon.setPoolSpin };
+        const addon = require(file) as { asyncSignalsBlocked?: number; setPoolSpin?: (micros: number, yields: boolean) => void; gemmConvs?: number };
+        dtKernels = { loaded: true, why: '', signalsBlocked: addon.asyncSignalsBlocked === 1, setPoolSpin: addon.setPoolSpin, gemmConvs: addon.gemmConvs === 1 };
         if (splitConvs()) splitEveryConv2D();
       } catch (err) {
         dtKernels = { loaded: false, why: `${file} did not load: ${(err as Error).message.split('\n')[0]}` };
@@ -495,6 +512,14 @@ export function dtKernelsInstalled(): boolean {
  */
 export function splitConvs(): boolean {
   return hasDtKernels() && !!process.env.TF_OVERRIDE_GLOBAL_THREADPOOL && process.env.DOMAIN_TRANSLATOR_SPLIT_CONVS !== '0';
+}
+
+/**
+ * Whether our FMA convolutions (native/dt_gemm_conv.cc) are candidates beside
+ * the split ones: the CPU has AVX2 and FMA, not turned off by DOMAIN_TRANSLATOR_GEMM_CONVS=0.
+ */
+export function gemmConvs(): boolean {
+  return splitConvs() && dtKernelsStatus().gemmConvs === true && process.env.DOMAIN_TRANSLATOR_GEMM_CONVS !== '0';
 }
 
 /** True when the current backend runs `name` natively. */

@@ -1,0 +1,325 @@
+// Convolutions as matrix products in our own AVX2 + FMA kernel. TensorFlow's
+// kernels outside oneDNN are built without AVX2 and FMA (it says so at start-up):
+// on an AVX2 CPU its Eigen convolutions run at about half the FMA peak per
+// core. These run the product C (+)= A · B as 6 x 16 tiles of C in registers
+// (12 accumulators, one broadcast of A and two loads of B per step), A and B
+// packed in blocks that stay in L1 and L2.
+//
+//   DtGemmConv2D(x [N,H,W,C], filter [kh,kw,C,O]) -> y [N,OH,OW,O]
+//     stride s, zero padding pad_top/bottom/left/right: y = patches(x) · filter,
+//     a patch row per output pixel gathered (im2col) block by block;
+//   DtGemmConv2DBackpropFilter(x [N,H,W,C], dy [N,OH,OW,O]) -> dw [kh,kw,C,O]
+//     of a 'valid' convolution with stride s: dw = patches(x)ᵀ · dy.
+//
+// Each output value is summed over its whole reduction in one fixed order
+// (ascending k, one FMA per term), whatever the batch size and however the
+// rows are split over the cores: an image's result does not depend on its
+// batch. The ops exist only where the CPU has AVX2 and FMA.
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+#include "dt_common.h"
+
+namespace dt {
+namespace {
+
+constexpr int kMR = 6, kNR = 16;
+// Reduction block: B's 256 x 16 slab (16 KB) stays in L1 while A's rows stream from L2.
+constexpr int64_t kKC = 256;
+// Output pixels whose patches are packed at once (16 tiles of 6: 96 KB of A in L2).
+constexpr int64_t kMC = 96;
+// Below this many multiply-adds (x2) a second core costs more than it saves.
+constexpr double kMinSplitFlops = 4e6;
+
+#define DT_FMA __attribute__((target("avx2,fma")))
+
+// c[6][16] (row stride ldc) = (add ? c : 0) + Σ_k a[k][r] · b[k][0..16), with a's
+// element (k, r) at a[k * ks + r * rs]: rows of patches (ks 1, rs lda) or packed
+// columns (ks 6, rs 1).
+template <int64_t ks, int64_t rs_fixed>
+DT_FMA void Tile(int64_t kc, const float* a, int64_t rs_runtime, const float* b, float* c, int64_t ldc, bool add) {
+  const int64_t rs = rs_fixed ? rs_fixed : rs_runtime;
+  __m256 acc[kMR][2];
+  for (int r = 0; r < kMR; r++) {
+    acc[r][0] = add ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
+    acc[r][1] = add ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(b + k * kNR), b1 = _mm256_load_ps(b + k * kNR + 8);
+    const float* ak = a + k * ks;
+    for (int r = 0; r < kMR; r++) {
+      const __m256 ar = _mm256_broadcast_ss(ak + r * rs);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < kMR; r++) {
+    _mm256_storeu_ps(c + r * ldc, acc[r][0]);
+    _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
+  }
+}
+
+// Tile for the `rows` x `cols` corner of C a full tile would overrun: through a 6 x 16 buffer.
+template <int64_t ks, int64_t rs_fixed>
+DT_FMA void EdgeTile(int64_t kc, const float* a, int64_t rs, const float* b, float* c, int64_t ldc, bool add, int64_t rows, int64_t cols) {
+  alignas(32) float t[kMR * kNR] = {};
+  if (add) {
+    for (int64_t r = 0; r < rows; r++) std::memcpy(t + r * kNR, c + r * ldc, cols * sizeof(float));
+  }
+  Tile<ks, rs_fixed>(kc, a, rs, b, t, kNR, add);
+  for (int64_t r = 0; r < rows; r++) std::memcpy(c + r * ldc, t + r * kNR, cols * sizeof(float));
+}
+
+// A 32-byte aligned float buffer (B's slabs are loaded aligned).
+struct Buffer {
+  explicit Buffer(int64_t n) : p(static_cast<float*>(aligned_alloc(32, ((n * sizeof(float) + 31) / 32) * 32))) {}
+  ~Buffer() { free(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  float* p;
+};
+
+struct Conv {
+  int64_t n, h, w, c, kh, kw, o, s, top, left, oh, ow;
+  int64_t k() const { return kh * kw * c; }
+  int64_t pixels() const { return n * oh * ow; }
+};
+
+// The filter [K, O] as slabs of 16 columns [slab][K][16], zeros past O.
+void PackFilter(const float* f, int64_t k, int64_t o, float* packed) {
+  const int64_t slabs = (o + kNR - 1) / kNR;
+  for (int64_t j = 0; j < slabs; j++) {
+    const int64_t cols = std::min<int64_t>(kNR, o - j * kNR);
+    float* dst = packed + j * k * kNR;
+    for (int64_t i = 0; i < k; i++) {
+      std::memcpy(dst + i * kNR, f + i * o + j * kNR, cols * sizeof(float));
+      std::fill(dst + i * kNR + cols, dst + (i + 1) * kNR, 0.0f);
+    }
+  }
+}
+
+// Patch columns [k0, k0 + kc) of output pixel m, zeros where the window is in the padding.
+void PatchRow(const Conv& v, const float* x, int64_t m, int64_t k0, int64_t kc, float* dst) {
+  const int64_t per_image = v.oh * v.ow, b = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
+  for (int64_t k = k0; k < k0 + kc;) {
+    const int64_t tap = k / v.c, ch = k % v.c, len = std::min(v.c - ch, k0 + kc - k);
+    const int64_t iy = oy * v.s + tap / v.kw - v.top, ix = ox * v.s + tap % v.kw - v.left;
+    if (iy >= 0 && iy < v.h && ix >= 0 && ix < v.w) {
+      std::memcpy(dst + (k - k0), x + ((b * v.h + iy) * v.w + ix) * v.c + ch, len * sizeof(float));
+    } else {
+      std::fill_n(dst + (k - k0), len, 0.0f);
+    }
+    k += len;
+  }
+}
+
+// y rows [m0, m1) (output pixels) of the forward convolution.
+DT_FMA void ForwardRows(const Conv& v, const float* x, const float* packed_filter, float* y, int64_t m0, int64_t m1) {
+  const int64_t k = v.k(), slabs = (v.o + kNR - 1) / kNR;
+  Buffer a(kMC * kKC);
+  for (int64_t mb = m0; mb < m1; mb += kMC) {
+    const int64_t rows = std::min(kMC, m1 - mb);
+    for (int64_t kb = 0; kb < k; kb += kKC) {
+      const int64_t kc = std::min(kKC, k - kb);
+      for (int64_t r = 0; r < rows; r++) PatchRow(v, x, mb + r, kb, kc, a.p + r * kc);
+      for (int64_t j = 0; j < slabs; j++) {
+        const float* b = packed_filter + (j * k + kb) * kNR;
+        const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
+        for (int64_t r = 0; r < rows; r += kMR) {
+          float* c = y + (mb + r) * v.o + j * kNR;
+          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, b, c, v.o, kb > 0);
+          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, b, c, v.o, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
+        }
+      }
+    }
+  }
+}
+
+// For each patch column k, its input value's offset from the window's corner.
+std::vector<int64_t> TapOffsets(const Conv& v) {
+  std::vector<int64_t> off(v.k());
+  for (int64_t k = 0; k < v.k(); k++) {
+    const int64_t tap = k / v.c;
+    off[k] = ((tap / v.kw) * v.w + tap % v.kw) * v.c + k % v.c;
+  }
+  return off;
+}
+
+// dw rows [t0 * 6, t1 * 6) ∩ [0, K) (patch columns) of the weight gradient: for
+// blocks of kc output pixels, dy's columns packed as slabs [slab][kc][16] and
+// 6 patch columns as [kc][6], every pixel's term added in pixel order.
+DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float* dw, int64_t t0, int64_t t1) {
+  const int64_t k = v.k(), slabs = (v.o + kNR - 1) / kNR, pixels = v.pixels(), per_image = v.oh * v.ow;
+  const std::vector<int64_t> off = TapOffsets(v);
+  Buffer b(slabs * kKC * kNR), a(kKC * kMR);
+  std::vector<int64_t> corner(kKC);
+  for (int64_t pb = 0; pb < pixels; pb += kKC) {
+    const int64_t kc = std::min(kKC, pixels - pb);
+    for (int64_t j = 0; j < slabs; j++) {
+      const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
+      for (int64_t p = 0; p < kc; p++) {
+        float* dst = b.p + (j * kc + p) * kNR;
+        std::memcpy(dst, dy + (pb + p) * v.o + j * kNR, cols * sizeof(float));
+        std::fill(dst + cols, dst + kNR, 0.0f);
+      }
+    }
+    for (int64_t p = 0; p < kc; p++) {
+      const int64_t m = pb + p, img = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
+      corner[p] = ((img * v.h + oy * v.s) * v.w + ox * v.s) * v.c;
+    }
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t r0 = t * kMR, rows = std::min<int64_t>(kMR, k - r0);
+      // 6 columns in one run of channels: a copy of 6 values per pixel, else gathered
+      if (rows == kMR && off[r0 + kMR - 1] - off[r0] == kMR - 1) {
+        for (int64_t p = 0; p < kc; p++) std::memcpy(a.p + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
+      } else {
+        for (int64_t p = 0; p < kc; p++) {
+          for (int64_t r = 0; r < kMR; r++) a.p[p * kMR + r] = r < rows ? x[corner[p] + off[r0 + r]] : 0.0f;
+        }
+      }
+      for (int64_t j = 0; j < slabs; j++) {
+        const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
+        float* c = dw + r0 * v.o + j * kNR;
+        if (rows == kMR && cols == kNR) Tile<kMR, 1>(kc, a.p, 1, b.p + j * kc * kNR, c, v.o, pb > 0);
+        else EdgeTile<kMR, 1>(kc, a.p, 1, b.p + j * kc * kNR, c, v.o, pb > 0, rows, cols);
+      }
+    }
+  }
+}
+
+struct GemmAttrs {
+  int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward
+  int32_t kh = 0, kw = 0;                                        // weight gradient
+};
+
+const char* InvalidGemm(const GemmAttrs& a) {
+  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 ? "stride must be >= 1 and padding >= 0" : nullptr;
+}
+void* CreateForward(TF_OpKernelConstruction* ctx) {
+  return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"pad_top", &GemmAttrs::top}, {"pad_bottom", &GemmAttrs::bottom},
+                                       {"pad_left", &GemmAttrs::left}, {"pad_right", &GemmAttrs::right}}, InvalidGemm);
+}
+void* CreateFilterGrad(TF_OpKernelConstruction* ctx) {
+  return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"kh", &GemmAttrs::kh}, {"kw", &GemmAttrs::kw}}, InvalidGemm);
+}
+void DeleteGemmAttrs(void* a) { delete static_cast<GemmAttrs*>(a); }
+
+// Inputs 0 and 1 as float32 tensors of 4 dimensions, or false (the op failed with `error`).
+bool TwoInputs(TF_OpKernelContext* ctx, TF_Tensor** t, const char* error) {
+  TF_Status* status = TF_NewStatus();
+  bool ok = true;
+  for (int i = 0; i < 2 && ok; i++) {
+    TF_GetInput(ctx, i, &t[i], status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+      TF_DeleteStatus(status);
+      return false;
+    }
+    ok = TF_NumDims(t[i]) == 4 && TF_TensorType(t[i]) == TF_FLOAT;
+  }
+  TF_DeleteStatus(status);
+  if (!ok) Fail(ctx, error);
+  return ok;
+}
+
+float* Output4(TF_OpKernelContext* ctx, const int64_t* dims, TF_Tensor** out) {
+  TF_Status* status = TF_NewStatus();
+  *out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, dims[0] * dims[1] * dims[2] * dims[3] * sizeof(float), status);
+  const bool ok = TF_GetCode(status) == TF_OK;
+  if (!ok) TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return ok ? static_cast<float*>(TF_TensorData(*out)) : nullptr;
+}
+
+int Parts(double flops, int64_t units) {
+  return flops < kMinSplitFlops ? 1 : static_cast<int>(std::clamp<int64_t>(units, 1, pool().size()));
+}
+
+void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
+  const auto& a = *static_cast<GemmAttrs*>(kernel);
+  TF_Tensor* in[2] = {nullptr, nullptr};
+  TF_Tensor* out = nullptr;
+  if (TwoInputs(ctx, in, "DtGemmConv2D takes float32 x [N, H, W, C] and filter [kh, kw, C, O]")) {
+    Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1), TF_Dim(in[1], 3),
+           a.stride, a.top, a.left, 0, 0};
+    const int64_t hp = v.h + a.top + a.bottom, wp = v.w + a.left + a.right;
+    if (TF_Dim(in[1], 2) != v.c || hp < v.kh || wp < v.kw) {
+      Fail(ctx, "DtGemmConv2D: the filter's input channels must match x's, and the padded x cover the filter");
+    } else {
+      v.oh = (hp - v.kh) / v.s + 1;
+      v.ow = (wp - v.kw) / v.s + 1;
+      const int64_t dims[4] = {v.n, v.oh, v.ow, v.o};
+      float* y = Output4(ctx, dims, &out);
+      if (y && v.pixels() > 0 && v.o > 0) {
+        const float* x = static_cast<const float*>(TF_TensorData(in[0]));
+        Buffer filter(((v.o + kNR - 1) / kNR) * v.k() * kNR);
+        PackFilter(static_cast<const float*>(TF_TensorData(in[1])), v.k(), v.o, filter.p);
+        // whole tiles of 6 pixels per part
+        const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
+        const int parts = Parts(2.0 * v.pixels() * v.k() * v.o, tiles);
+        pool().Run(parts, [&](int p) {
+          int64_t t0, t1;
+          Split(tiles, p, parts, &t0, &t1);
+          ForwardRows(v, x, filter.p, y, t0 * kMR, std::min(t1 * kMR, v.pixels()));
+        });
+      }
+    }
+  }
+  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  TF_DeleteTensor(out);
+}
+
+void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const auto& a = *static_cast<GemmAttrs*>(kernel);
+  TF_Tensor* in[2] = {nullptr, nullptr};
+  TF_Tensor* out = nullptr;
+  if (TwoInputs(ctx, in, "DtGemmConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
+    Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, TF_Dim(in[1], 3), a.stride, 0, 0,
+           TF_Dim(in[1], 1), TF_Dim(in[1], 2)};
+    if (TF_Dim(in[1], 0) != v.n || v.kh < 1 || v.kw < 1 || v.h < v.kh || v.w < v.kw || (v.h - v.kh) / v.s + 1 != v.oh ||
+        (v.w - v.kw) / v.s + 1 != v.ow) {
+      Fail(ctx, "DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
+    } else {
+      const int64_t dims[4] = {v.kh, v.kw, v.c, v.o};
+      float* dw = Output4(ctx, dims, &out);
+      if (dw && v.pixels() == 0) {
+        std::fill_n(dw, v.k() * v.o, 0.0f);  // no samples, no gradient
+      } else if (dw && v.k() > 0 && v.o > 0) {
+        const float* x = static_cast<const float*>(TF_TensorData(in[0]));
+        const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
+        const int64_t tiles = (v.k() + kMR - 1) / kMR;
+        const int parts = Parts(2.0 * v.pixels() * v.k() * v.o, tiles);
+        pool().Run(parts, [&](int p) {
+          int64_t t0, t1;
+          Split(tiles, p, parts, &t0, &t1);
+          FilterGradRows(v, x, dy, dw, t0, t1);
+        });
+      }
+    }
+  }
+  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  TF_DeleteTensor(out);
+}
+
+}  // namespace
+
+bool HasGemmConv() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+const char* RegisterGemmConv() {
+  if (!HasGemmConv()) return nullptr;
+  const char* error = Register("DtGemmConv2D", {"x: float", "filter: float"}, {"y: float"},
+                               {"stride: int", "pad_top: int", "pad_bottom: int", "pad_left: int", "pad_right: int"}, CreateForward,
+                               ComputeForward, DeleteGemmAttrs);
+  if (!error) {
+    error = Register("DtGemmConv2DBackpropFilter", {"x: float", "dy: float"}, {"dw: float"}, {"stride: int", "kh: int", "kw: int"},
+                     CreateFilterGrad, ComputeFilterGrad, DeleteGemmAttrs);
+  }
+  return error;
+}
+
+}  // namespace dt

@@ -1,0 +1,117 @@
+// Our FMA convolutions (native/dt_gemm_conv.cc): the forward pass against a
+// float64 convolution, the weight gradient against TF's own kernel, over the
+// shapes where its blocking has edges (tiles past the pixels or the output
+// channels, reduction blocks, tiles across filter taps, asymmetric padding,
+// rows a strided conv never reads), and an image's result whatever its batch.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { availableBackends, useBackend } from '../../server/backend';
+import { FILTER_GRADS } from '../../server/models/layers/conv';
+import { dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad } from '../../server/models/layers/nativeKernels';
+import { conv2dRef, relativeError } from './support/layerReference';
+
+/** Whether this CPU has AVX2 and FMA, from /proc/cpuinfo. */
+function cpuHasFma(): boolean {
+  const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+  return flags.includes('avx2') && flags.includes('fma');
+}
+
+let native = false;
+before(async () => {
+  native = (await availableBackends()).includes('tensorflow');
+  if (native) await useBackend('tensorflow');
+});
+
+describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
+  test('run wherever the native kernels do on a CPU with AVX2 and FMA', () => {
+    if (!native) return;
+    assert.equal(gemmConvs(), cpuHasFma(), `gemm convolutions ${gemmConvs() ? 'on' : 'off'}: ${dtKernelsStatus().why}`);
+  });
+
+  // [x (unpadded), kernel, stride, output channels, [top, bottom, left, right]]
+  const convs: [[number, number, number, number], number, number, number, number[]][] = [
+    [[1, 16, 16, 128], 3, 1, 128, [1, 1, 1, 1]], // 1152 patch columns: reduction blocks of 256 and a partial one
+    [[3, 9, 11, 8], 3, 2, 21, [1, 1, 0, 1]], // 75 pixels (a partial tile), 21 channels (a partial slab), asymmetric padding
+    [[1, 20, 20, 3], 7, 1, 32, [3, 3, 3, 3]], // from RGB: runs of 3 channels per tap
+    [[2, 10, 10, 256], 4, 1, 40, [0, 0, 0, 0]],
+    [[1, 40, 40, 64], 4, 2, 128, [1, 1, 1, 1]], // several blocks of 96 pixels per core
+    [[1, 30, 30, 32], 7, 1, 3, [0, 0, 0, 0]], // into 3 channels
+  ];
+
+  test('Conv2D equals a float64 convolution', (t) => {
+    if (!gemmConvs()) return;
+    let worst = 0;
+    for (const [shape, k, stride, o, p] of convs) {
+      const err = tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', o) as tf.Tensor4D;
+        const padded = tf.pad(x, [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]]);
+        const want = conv2dRef({ shape: padded.shape, data: Float64Array.from(padded.dataSync()) }, { shape: w.shape, data: Float64Array.from(w.dataSync()) }, stride, 0);
+        const got = gemmConv2d(x, w, stride, p);
+        assert.deepEqual(got.shape, want.shape);
+        return relativeError(got.dataSync(), want.data);
+      });
+      assert.ok(err < 1e-5, `${shape.join('x')} k${k} s${stride} pads ${p} -> ${o}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+    }
+    t.diagnostic(`gemm Conv2D vs float64: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test("the weight gradient equals TF's Conv2DBackpropFilter", (t) => {
+    if (!gemmConvs()) return;
+    // [x (padded), kernel, stride, output channels]
+    const layers: [[number, number, number, number], number, number, number][] = [
+      [[1, 18, 18, 128], 3, 1, 128],
+      [[3, 18, 18, 64], 3, 1, 64],
+      [[2, 12, 12, 8], 3, 1, 16], // tiles of 6 patch columns across taps of 8 channels
+      [[2, 10, 10, 256], 4, 1, 40], // 4096 patch columns (not a multiple of 6), 40 channels
+      [[1, 35, 35, 8], 4, 2, 16], // a row and a column the strided conv never reads
+      [[2, 35, 33, 32], 3, 2, 64],
+      [[1, 70, 70, 3], 7, 1, 32], // from RGB; 4096 pixels in reduction blocks of 256
+    ];
+    let worst = 0;
+    for (const [shape, k, stride, o] of layers) {
+      const err = tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+        const w = [k, k, shape[3], o] as [number, number, number, number];
+        const dy = tf.randomNormal(tf.conv2d(x, tf.zeros(w) as tf.Tensor4D, stride, 'valid').shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+        return relativeError(gemmFilterGrad(x, dy, w, stride).dataSync(), FILTER_GRADS.native(x, dy, w, stride).dataSync());
+      });
+      assert.ok(err < 1e-5, `${shape.join('x')} k${k} s${stride} -> ${o}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+    }
+    t.diagnostic(`gemm dW vs TF's kernel: worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  test("give an image the same values alone as in a batch, and the same values on every run", () => {
+    if (!gemmConvs()) return;
+    tf.tidy(() => {
+      const x = tf.randomNormal([3, 16, 16, 32], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
+      const batch = gemmConv2d(x, w, 1, [1, 1, 1, 1]);
+      for (let i = 0; i < 3; i++) {
+        const alone = gemmConv2d(tf.slice(x, [i, 0, 0, 0], [1, 16, 16, 32]), w, 1, [1, 1, 1, 1]);
+        assert.deepEqual(alone.dataSync(), tf.slice(batch, [i, 0, 0, 0], [1, 16, 16, 64]).dataSync(), `image ${i}`);
+      }
+      const dy = tf.randomNormal([3, 14, 14, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const first = gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync();
+      for (let run = 0; run < 5; run++) assert.deepEqual(gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync(), first, `run ${run}`);
+    });
+  });
+
+  test('an empty batch gives an empty result and a zero weight gradient; shapes that do not fit are refused', () => {
+    if (!gemmConvs()) return;
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      assert.deepEqual(gemmConv2d(tf.zeros([0, 8, 8, 4]), tf.ones([3, 3, 4, 2]), 1, [0, 0, 0, 0]).shape, [0, 6, 6, 2]);
+      const dw = gemmFilterGrad(tf.zeros([0, 8, 8, 4]), tf.zeros([0, 6, 6, 2]), [3, 3, 4, 2], 1);
+      assert.deepEqual([dw.shape, Math.max(...dw.dataSync()), Math.min(...dw.dataSync())], [[3, 3, 4, 2], 0, 0]);
+      assert.throws(() => gemmConv2d(tf.zeros([1, 8, 8, 4]), tf.zeros([3, 3, 5, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: the filter's input channels must match x's/);
+      assert.throws(() => gemmConv2d(tf.zeros([1, 2, 2, 4]), tf.zeros([3, 3, 4, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: .* the padded x cover the filter/);
+      assert.throws(() => gemmFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output/);
+    });
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
