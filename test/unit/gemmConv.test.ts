@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS } from '../../server/models/layers/conv';
+import { fastestChoices } from '../../server/models/layers/fastest';
 import { dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad } from '../../server/models/layers/nativeKernels';
 import { conv2dRef, relativeError } from './support/layerReference';
 
@@ -99,6 +100,18 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
       const first = gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync();
       for (let run = 0; run < 5; run++) assert.deepEqual(gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync(), first, `run ${run}`);
     });
+  });
+
+  test('Conv2D chooses among the split, FMA and Winograd kernels per stride, not only per shape', () => {
+    if (!gemmConvs()) return;
+    // PatchGAN's fourth conv (stride 1) and the U-Net's fourth (stride 2) take the same input and filter shapes
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, 12, 12, 16]) as tf.Tensor4D;
+      const w = tf.randomNormal([4, 4, 16, 32]) as tf.Tensor4D;
+      for (const stride of [1, 2]) tf.conv2d(x, w, stride, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    });
+    const keys = [...fastestChoices().keys()].filter((k) => k.startsWith('conv2d 12,12,16 4,4,16,32 '));
+    assert.equal(keys.length, 2, `one choice per stride: ${keys.join('; ')}`);
   });
 
   test('an empty batch gives an empty result and a zero weight gradient; shapes that do not fit are refused', () => {

@@ -386,7 +386,7 @@ function splitEveryConv2D(): void {
     const candidates: ('split' | 'gemm' | 'winograd')[] = ['split'];
     if (gemmConvs()) candidates.push('gemm');
     if (winogradFits(x.shape, filter.shape, stride)) candidates.push('winograd');
-    return fastest(`conv2d ${x.shape.slice(1)} ${filter.shape} pads ${pads}`, candidates, (k) =>
+    return fastest(`conv2d ${x.shape.slice(1)} ${filter.shape} stride ${stride} pads ${pads}`, candidates, (k) =>
       k === 'winograd' ? winogradConv2d(x, filter, pads) : directConv2d(k === 'split' ? 'DtSplitConv2D' : 'DtGemmConv2D', x, filter, stride, pads));
   });
 }
