@@ -9,7 +9,11 @@
 //     stride s, zero padding pad_top/bottom/left/right: y = patches(x) · filter,
 //     a patch row per output pixel gathered (im2col) block by block;
 //   DtGemmConv2DBackpropFilter(x [N,H,W,C], dy [N,OH,OW,O]) -> dw [kh,kw,C,O]
-//     of a 'valid' convolution with stride s: dw = patches(x)ᵀ · dy.
+//     of a 'valid' convolution with stride s: dw = patches(x)ᵀ · dy;
+//   DtGemmConv2DBackpropInput(dy [N,OH,OW,O], filter [kh,kw,C,O]) -> dx [N,rows,cols,C]
+//     of a 'valid' convolution with stride s of an input zero-padded by
+//     pad_top/pad_left (those rows and columns left out): s x s phases, each
+//     dy's patches · its sub-filter (see Phase).
 //
 // Each output value is summed over its whole reduction in one fixed order
 // (ascending k, one FMA per term), whatever the batch size and however the
@@ -126,41 +130,60 @@ void PackFilter(const float* f, int64_t k, int64_t o, float* packed, int64_t j0,
   }
 }
 
-// Patch columns [k0, k0 + kc) of output pixel m, zeros where the window is in the padding.
-void PatchRow(const Conv& v, const float* x, int64_t m, int64_t k0, int64_t kc, float* dst) {
-  const int64_t per_image = v.oh * v.ow, b = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
-  for (int64_t k = k0; k < k0 + kc;) {
-    const int64_t tap = k / v.c, ch = k % v.c, len = std::min(v.c - ch, k0 + kc - k);
-    const int64_t iy = oy * v.s + tap / v.kw - v.top, ix = ox * v.s + tap % v.kw - v.left;
-    if (iy >= 0 && iy < v.h && ix >= 0 && ix < v.w) {
-      std::memcpy(dst + (k - k0), x + ((b * v.h + iy) * v.w + ix) * v.c + ch, len * sizeof(float));
-    } else {
-      std::fill_n(dst + (k - k0), len, 0.0f);
+// The forward convolution as a product: row m is output pixel m's patch.
+struct ForwardPatches {
+  const Conv& v;
+  const float* x;
+  float* y;
+  static constexpr bool kScattered = false;
+  int64_t K() const { return v.k(); }
+  int64_t N() const { return v.o; }
+  float* Row(int64_t m) const { return y + m * v.o; }
+  // Patch columns [k0, k0 + kc) of output pixel m, zeros where the window is in the padding.
+  void Patch(int64_t m, int64_t k0, int64_t kc, float* dst) const {
+    const int64_t per_image = v.oh * v.ow, b = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
+    for (int64_t k = k0; k < k0 + kc;) {
+      const int64_t tap = k / v.c, ch = k % v.c, len = std::min(v.c - ch, k0 + kc - k);
+      const int64_t iy = oy * v.s + tap / v.kw - v.top, ix = ox * v.s + tap % v.kw - v.left;
+      if (iy >= 0 && iy < v.h && ix >= 0 && ix < v.w) {
+        std::memcpy(dst + (k - k0), x + ((b * v.h + iy) * v.w + ix) * v.c + ch, len * sizeof(float));
+      } else {
+        std::fill_n(dst + (k - k0), len, 0.0f);
+      }
+      k += len;
     }
-    k += len;
   }
-}
+};
 
-// y rows [m0, m1) (output pixels) of the forward convolution.
-DT_FMA void ForwardRows(const Conv& v, const float* x, const float* packed_filter, float* y, int64_t m0, int64_t m1) {
-  const int64_t k = v.k(), slabs = (v.o + kNR - 1) / kNR;
+// Rows [m0, m1) of patches · B for a problem P: P::K() patch columns, P::N() columns of
+// B (packed as PackFilter's slabs), P::Patch(m, k0, kc, dst) writes patch columns
+// [k0, k0 + kc) of row m, P::Row(m) is where row m of the result goes. Where those
+// rows are not evenly spaced (P::kScattered), a block is summed in a buffer and copied out.
+template <typename P>
+DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1) {
+  if (m1 <= m0) return;  // a core with no tiles of a small phase
+  const int64_t k = p.K(), n = p.N(), slabs = (n + kNR - 1) / kNR;
   // blocks of equal size, whole tiles
   const int64_t blocks = (m1 - m0 + kMaxMC - 1) / kMaxMC, mc = ((m1 - m0 + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
-  Buffer a(mc * kKC);
+  Buffer a(mc * kKC), block(P::kScattered ? mc * n : 1);
   for (int64_t mb = m0; mb < m1; mb += mc) {
     const int64_t rows = std::min(mc, m1 - mb);
+    float* out = P::kScattered ? block.p : p.Row(mb);
     for (int64_t kb = 0; kb < k; kb += kKC) {
       const int64_t kc = std::min(kKC, k - kb);
-      for (int64_t r = 0; r < rows; r++) PatchRow(v, x, mb + r, kb, kc, a.p + r * kc);
+      for (int64_t r = 0; r < rows; r++) p.Patch(mb + r, kb, kc, a.p + r * kc);
       for (int64_t r = 0; r < rows; r += kMR) {
         for (int64_t j = 0; j < slabs; j++) {
-          const float* b = packed_filter + (j * k + kb) * kNR;
-          const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
-          float* c = y + (mb + r) * v.o + j * kNR;
-          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, b, c, v.o, kb > 0);
-          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, b, c, v.o, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
+          const float* b = packed_b + (j * k + kb) * kNR;
+          const int64_t cols = std::min<int64_t>(kNR, n - j * kNR);
+          float* c = out + r * n + j * kNR;
+          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, b, c, n, kb > 0);
+          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, b, c, n, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
         }
       }
+    }
+    if (P::kScattered) {
+      for (int64_t r = 0; r < rows; r++) std::memcpy(p.Row(mb + r), block.p + r * n, n * sizeof(float));
     }
   }
 }
@@ -217,13 +240,89 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
   }
 }
 
+// The input gradient of a convolution with stride s by phases: dx's pixels (y, x)
+// with y + top ≡ py and x + left ≡ px (mod s) receive only the taps i ≡ py and
+// j ≡ px, so each phase is a stride-1 product of dy's patches with its sub-filter,
+// and every dx value is written once (no overlapping sums between the cores).
+// dx is the gradient of the input zero-padded by top/left, cropped to rows x cols.
+struct InputGradConv {
+  int64_t n, oh, ow, o, kh, kw, c, s, rows, cols, top, left;
+};
+
+struct Phase {
+  const InputGradConv& g;
+  const float* dy;
+  float* dx;
+  // taps i = py + s·a for a < ka, j = px + s·b for b < kb; grid rows Y in [y0, y0 + ny), columns likewise
+  int64_t py, px, ka, kb, y0, x0, ny, nx;
+  static constexpr bool kScattered = true;
+  int64_t K() const { return ka * kb * g.o; }
+  int64_t N() const { return g.c; }
+  int64_t Pixels() const { return g.n * ny * nx; }
+  float* Row(int64_t m) const {
+    const int64_t b = m / (ny * nx), y = y0 + (m % (ny * nx)) / nx, x = x0 + m % nx;
+    return dx + ((b * g.rows + py + g.s * y - g.top) * g.cols + px + g.s * x - g.left) * g.c;
+  }
+  // dy[Y - a, X - b, :] for each tap (a, b), zeros outside dy.
+  void Patch(int64_t m, int64_t k0, int64_t kc, float* dst) const {
+    const int64_t b = m / (ny * nx), y = y0 + (m % (ny * nx)) / nx, x = x0 + m % nx;
+    for (int64_t k = k0; k < k0 + kc;) {
+      const int64_t tap = k / g.o, ch = k % g.o, len = std::min(g.o - ch, k0 + kc - k);
+      const int64_t iy = y - tap / kb, ix = x - tap % kb;
+      if (iy >= 0 && iy < g.oh && ix >= 0 && ix < g.ow) {
+        std::memcpy(dst + (k - k0), dy + ((b * g.oh + iy) * g.ow + ix) * g.o + ch, len * sizeof(float));
+      } else {
+        std::fill_n(dst + (k - k0), len, 0.0f);
+      }
+      k += len;
+    }
+  }
+  // Slabs [j0, j1) of the sub-filter as PackFilter's: row (a, b, o), column ch is w[py + s·a, px + s·b, ch, o].
+  void PackSubFilter(const float* w, float* packed, int64_t j0, int64_t j1) const {
+    const int64_t k = K();
+    for (int64_t j = j0; j < j1; j++) {
+      const int64_t cols = std::min<int64_t>(kNR, g.c - j * kNR);
+      for (int64_t r = 0; r < k; r++) {
+        const int64_t tap = r / g.o;
+        const float* src = w + (((py + g.s * (tap / kb)) * g.kw + px + g.s * (tap % kb)) * g.c + j * kNR) * g.o + r % g.o;
+        float* dst = packed + (j * k + r) * kNR;
+        for (int64_t q = 0; q < cols; q++) dst[q] = src[q * g.o];
+        std::fill(dst + cols, dst + kNR, 0.0f);
+      }
+    }
+  }
+};
+
+// The phases with pixels in dx.
+std::vector<Phase> Phases(const InputGradConv& g, const float* dy, float* dx) {
+  // the grid positions P with 0 <= p + s·P - off < size: [first, first + count)
+  const auto grid = [&](int64_t p, int64_t off, int64_t size, int64_t* first, int64_t* count) {
+    *first = off - p <= 0 ? 0 : (off - p + g.s - 1) / g.s;
+    const int64_t last = size - 1 + off - p;
+    *count = last < 0 ? 0 : std::max<int64_t>(0, last / g.s + 1 - *first);
+  };
+  std::vector<Phase> out;
+  for (int64_t py = 0; py < g.s; py++) {
+    for (int64_t px = 0; px < g.s; px++) {
+      Phase ph{g, dy, dx, py, px, std::max<int64_t>(0, (g.kh - py + g.s - 1) / g.s), std::max<int64_t>(0, (g.kw - px + g.s - 1) / g.s), 0, 0, 0, 0};
+      grid(py, g.top, g.rows, &ph.y0, &ph.ny);
+      grid(px, g.left, g.cols, &ph.x0, &ph.nx);
+      if (ph.ny > 0 && ph.nx > 0) out.push_back(ph);
+    }
+  }
+  return out;
+}
+
 struct GemmAttrs {
-  int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward
+  int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward (top, left: also the input gradient)
   int32_t kh = 0, kw = 0;                                        // weight gradient
+  int32_t rows = 0, cols = 0;                                    // input gradient
 };
 
 const char* InvalidGemm(const GemmAttrs& a) {
-  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 ? "stride must be >= 1 and padding >= 0" : nullptr;
+  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 || a.rows < 0 || a.cols < 0
+             ? "stride must be >= 1, padding and sizes >= 0"
+             : nullptr;
 }
 void* CreateForward(TF_OpKernelConstruction* ctx) {
   return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"pad_top", &GemmAttrs::top}, {"pad_bottom", &GemmAttrs::bottom},
@@ -231,6 +330,10 @@ void* CreateForward(TF_OpKernelConstruction* ctx) {
 }
 void* CreateFilterGrad(TF_OpKernelConstruction* ctx) {
   return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"kh", &GemmAttrs::kh}, {"kw", &GemmAttrs::kw}}, InvalidGemm);
+}
+void* CreateInputGrad(TF_OpKernelConstruction* ctx) {
+  return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"rows", &GemmAttrs::rows}, {"cols", &GemmAttrs::cols},
+                                       {"pad_top", &GemmAttrs::top}, {"pad_left", &GemmAttrs::left}}, InvalidGemm);
 }
 void DeleteGemmAttrs(void* a) { delete static_cast<GemmAttrs*>(a); }
 
@@ -297,7 +400,7 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
         pool().Run(parts, [&](int p) {
           int64_t t0, t1;
           Split(tiles, p, parts, &t0, &t1);
-          ForwardRows(v, x, filter.p, y, t0 * kMR, std::min(t1 * kMR, v.pixels()));
+          PatchGemm(ForwardPatches{v, x, y}, filter.p, t0 * kMR, std::min(t1 * kMR, v.pixels()));
         });
       }
     }
@@ -338,6 +441,56 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   TF_DeleteTensor(out);
 }
 
+void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const auto& a = *static_cast<GemmAttrs*>(kernel);
+  TF_Tensor* in[2] = {nullptr, nullptr};
+  TF_Tensor* out = nullptr;
+  if (TwoInputs(ctx, in, "DtGemmConv2DBackpropInput takes float32 dy [N, OH, OW, O] and filter [kh, kw, C, O]")) {
+    const InputGradConv g{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1),
+                          TF_Dim(in[1], 2), a.stride, a.rows, a.cols, a.top, a.left};
+    if (TF_Dim(in[1], 3) != g.o) {
+      Fail(ctx, "DtGemmConv2DBackpropInput: the filter's output channels must match dy's");
+    } else {
+      const int64_t dims[4] = {g.n, g.rows, g.cols, g.c};
+      float* dx = Output4(ctx, dims, &out);
+      if (dx && g.n * g.rows * g.cols * g.c > 0) {
+        const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
+        const float* w = static_cast<const float*>(TF_TensorData(in[1]));
+        const std::vector<Phase> phases = Phases(g, dy, dx);
+        const int64_t slabs = (g.c + kNR - 1) / kNR;
+        std::vector<int64_t> at(phases.size() + 1, 0), tiles(phases.size());
+        int64_t all_tiles = 0;
+        for (size_t i = 0; i < phases.size(); i++) {
+          at[i + 1] = at[i] + slabs * phases[i].K() * kNR;
+          tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
+          all_tiles += tiles[i];
+        }
+        Buffer filters(std::max<int64_t>(1, at.back()));
+        const int parts = Parts(2.0 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c, all_tiles);
+        pool().Run(parts, [&](int p) {
+          int64_t j0, j1;
+          Split(slabs, p, parts, &j0, &j1);
+          for (size_t i = 0; i < phases.size(); i++) phases[i].PackSubFilter(w, filters.p + at[i], j0, j1);
+        });
+        pool().Run(parts, [&](int p) {
+          for (size_t i = 0; i < phases.size(); i++) {
+            int64_t t0, t1;
+            Split(tiles[i], p, parts, &t0, &t1);
+            const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, phases[i].Pixels());
+            if (phases[i].K() > 0) {
+              PatchGemm(phases[i], filters.p + at[i], m0, m1);
+            } else {
+              for (int64_t m = m0; m < m1; m++) std::fill_n(phases[i].Row(m), g.c, 0.0f);  // no tap reaches these pixels
+            }
+          }
+        });
+      }
+    }
+  }
+  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  TF_DeleteTensor(out);
+}
+
 }  // namespace
 
 bool HasGemmConv() {
@@ -353,6 +506,11 @@ const char* RegisterGemmConv() {
   if (!error) {
     error = Register("DtGemmConv2DBackpropFilter", {"x: float", "dy: float"}, {"dw: float"}, {"stride: int", "kh: int", "kw: int"},
                      CreateFilterGrad, ComputeFilterGrad, DeleteGemmAttrs);
+  }
+  if (!error) {
+    error = Register("DtGemmConv2DBackpropInput", {"dy: float", "filter: float"}, {"dx: float"},
+                     {"stride: int", "rows: int", "cols: int", "pad_top: int", "pad_left: int"}, CreateInputGrad, ComputeInputGrad,
+                     DeleteGemmAttrs);
   }
   return error;
 }

@@ -1,5 +1,5 @@
 // Our FMA convolutions (native/dt_gemm_conv.cc): the forward pass against a
-// float64 convolution, the weight gradient against TF's own kernel, over the
+// float64 convolution, both gradients against TF's own kernels, over the
 // shapes where its blocking has edges (tiles past the pixels or the output
 // channels, reduction blocks, tiles across filter taps, asymmetric padding,
 // rows a strided conv never reads), and an image's result whatever its batch.
@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
-import { FILTER_GRADS } from '../../server/models/layers/conv';
+import { FILTER_GRADS, INPUT_GRADS } from '../../server/models/layers/conv';
 import { fastestChoices } from '../../server/models/layers/fastest';
-import { dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad } from '../../server/models/layers/nativeKernels';
+import { dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad, gemmInputGrad } from '../../server/models/layers/nativeKernels';
 import { conv2dRef, relativeError } from './support/layerReference';
 
 /** Whether this CPU has AVX2 and FMA, from /proc/cpuinfo. */
@@ -86,15 +86,49 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
     t.diagnostic(`gemm dW vs TF's kernel: worst relative difference ${worst.toExponential(2)}`);
   });
 
+  test("the input gradient equals TF's Conv2DBackpropInput, cropped by the forward pass's padding", (t) => {
+    if (!gemmConvs()) return;
+    // [x (padded), kernel, stride, output channels, crop]
+    const layers: [[number, number, number, number], number, number, number, number][] = [
+      [[2, 18, 18, 128], 3, 1, 128, 1], // stride 1: one phase
+      [[1, 66, 66, 64], 4, 2, 128, 1], // the U-Net's and PatchGAN's 4x4 stride 2: four phases of 2x2 taps
+      [[3, 17, 17, 32], 3, 2, 64, 1], // 3x3 stride 2: phases of 2x2, 2x1, 1x2 and 1x1 taps
+      [[2, 35, 33, 21], 3, 2, 40, 0], // 21 channels (a partial slab), a row and a column the conv never reads
+      [[1, 9, 9, 8], 1, 2, 16, 0], // 1x1 stride 2: three phases no tap reaches (zeros)
+      [[1, 22, 22, 3], 7, 1, 32, 3], // into RGB
+      [[1, 6, 6, 512], 4, 2, 512, 1], // phases of 2x2 pixels, fewer tiles than cores
+    ];
+    let worst = 0;
+    for (const [shape, k, stride, o, crop] of layers) {
+      const err = tf.tidy(() => {
+        const w = tf.randomNormal([k, k, shape[3], o], 0, 0.1, 'float32', o) as tf.Tensor4D;
+        const dy = tf.randomNormal(tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, stride, 'valid').shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+        const inner = [shape[0], shape[1] - 2 * crop, shape[2] - 2 * crop, shape[3]];
+        const want = tf.slice(INPUT_GRADS.native(dy, w, shape, stride), [0, crop, crop, 0], inner);
+        const got = gemmInputGrad(dy, w, inner, stride, crop);
+        assert.deepEqual(got.shape, want.shape);
+        return relativeError(got.dataSync(), want.dataSync());
+      });
+      assert.ok(err < 1e-5, `${shape.join('x')} k${k} s${stride} -> ${o} crop ${crop}: relative difference ${err}`);
+      worst = Math.max(worst, err);
+    }
+    t.diagnostic(`gemm dx vs TF's kernel: worst relative difference ${worst.toExponential(2)}`);
+  });
+
   test("give an image the same values alone as in a batch, and the same values on every run", () => {
     if (!gemmConvs()) return;
     tf.tidy(() => {
       const x = tf.randomNormal([3, 16, 16, 32], 0, 1, 'float32', 1) as tf.Tensor4D;
       const w = tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
       const batch = gemmConv2d(x, w, 1, [1, 1, 1, 1]);
+      // and the input gradient of a stride-2 conv: 7x7 of dy into 16x16
+      const dy2 = tf.randomNormal([3, 7, 7, 64], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const dxBatch = gemmInputGrad(dy2, w, [3, 16, 16, 32], 2);
       for (let i = 0; i < 3; i++) {
         const alone = gemmConv2d(tf.slice(x, [i, 0, 0, 0], [1, 16, 16, 32]), w, 1, [1, 1, 1, 1]);
         assert.deepEqual(alone.dataSync(), tf.slice(batch, [i, 0, 0, 0], [1, 16, 16, 64]).dataSync(), `image ${i}`);
+        const dxAlone = gemmInputGrad(tf.slice(dy2, [i, 0, 0, 0], [1, 7, 7, 64]), w, [1, 16, 16, 32], 2);
+        assert.deepEqual(dxAlone.dataSync(), tf.slice(dxBatch, [i, 0, 0, 0], [1, 16, 16, 32]).dataSync(), `dx of image ${i}`);
       }
       const dy = tf.randomNormal([3, 14, 14, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
       const first = gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync();
@@ -124,6 +158,8 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
       assert.throws(() => gemmConv2d(tf.zeros([1, 8, 8, 4]), tf.zeros([3, 3, 5, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: the filter's input channels must match x's/);
       assert.throws(() => gemmConv2d(tf.zeros([1, 2, 2, 4]), tf.zeros([3, 3, 4, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: .* the padded x cover the filter/);
       assert.throws(() => gemmFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output/);
+      assert.throws(() => gemmInputGrad(tf.zeros([1, 6, 6, 2]), tf.zeros([3, 3, 4, 3]), [1, 8, 8, 4], 1), /DtGemmConv2DBackpropInput: the filter's output channels must match dy's/);
+      assert.deepEqual(gemmInputGrad(tf.zeros([0, 6, 6, 2]), tf.ones([3, 3, 4, 2]), [0, 8, 8, 4], 1).shape, [0, 8, 8, 4]);
     });
     assert.equal(tf.memory().numTensors, before);
   });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { fastest } from './fastest';
-import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, gemmConvs, gemmFilterGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
+import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, gemmConvs, gemmFilterGrad, gemmInputGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -304,6 +304,8 @@ export const INPUT_GRADS = {
   oneDnn: inputGradByOneDnn,
   /** TF's kernel on a range of dy's rows per core, where splitConvs(). */
   split: splitInputGrad,
+  /** By phases of our FMA kernel (native/dt_gemm_conv.cc), where gemmConvs(). */
+  gemm: (dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: number) => gemmInputGrad(dy, w, inputShape, stride),
 };
 
 /**
@@ -329,8 +331,11 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   const candidates: (keyof typeof INPUT_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
   const split: (keyof typeof INPUT_GRADS)[] = stride === 1 ? ['split', 'forwardConv'] : ['split'];
   if (splitConvs()) candidates.push(...split.filter((k) => k !== chosen));
+  if (gemmConvs()) candidates.push('gemm');
   return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
     if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
+    // the padding's rows and columns are left out, not computed and sliced off
+    if (k === 'gemm') return gemmInputGrad(dy, w, inputShape, stride, pad);
     if (k === 'forwardConv' && pad < Math.min(w.shape[0], w.shape[1])) return INPUT_GRADS.forwardConv(dy, w, inputShape, stride, pad);
     return tf.tidy(() => {
       const dxp = INPUT_GRADS[k](dy, w, padded, stride);

@@ -290,6 +290,21 @@ export const splitFilterGrad = splitGradOp('DtSplitConv2DBackpropFilter', ['x', 
 /** gemmFilterGrad(x, dy, filterShape, stride): dW as patchesᵀ·dy in our FMA kernel (native/dt_gemm_conv.cc). Callers check gemmConvs(). */
 export const gemmFilterGrad = splitGradOp('DtGemmConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
 
+const GEMM_INPUT_GRAD = 'DT_DtGemmConv2DBackpropInput';
+registerNative<{ rows: number; cols: number; stride: number; crop: number }>(GEMM_INPUT_GRAD, (nb, { dy, filter }, { rows, cols, stride, crop }) => {
+  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
+  return nb.executeSingleOutput('DtGemmConv2DBackpropInput', [int('stride', stride), int('rows', rows), int('cols', cols), int('pad_top', crop), int('pad_left', crop)], [dy, filter]);
+});
+
+/**
+ * dx [n, rows, cols, c] = inputShape of a 'valid' convolution of an input
+ * zero-padded by `crop` on every side (the padding's rows and columns left
+ * out), by phases of our FMA kernel (native/dt_gemm_conv.cc). Callers check gemmConvs().
+ */
+export function gemmInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], stride: number, crop = 0): tf.Tensor4D {
+  return tf.engine().runKernel(GEMM_INPUT_GRAD, { dy, filter }, { rows: inputShape[1], cols: inputShape[2], stride, crop } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
 type Conv2DAttrs = { strides: number | number[]; pad: number | 'valid' | 'same' | number[][]; dataFormat: string; dilations?: number | number[] };
 
 /** [top, bottom, left, right] zero padding of a Conv2D call, or undefined for what the split conv does not take. */
