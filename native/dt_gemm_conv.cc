@@ -135,7 +135,7 @@ struct ForwardPatches {
   const Conv& v;
   const float* x;
   float* y;
-  static constexpr bool kScattered = false;
+  bool Scattered() const { return false; }
   int64_t K() const { return v.k(); }
   int64_t N() const { return v.o; }
   float* Row(int64_t m) const { return y + m * v.o; }
@@ -158,17 +158,18 @@ struct ForwardPatches {
 // Rows [m0, m1) of patches · B for a problem P: P::K() patch columns, P::N() columns of
 // B (packed as PackFilter's slabs), P::Patch(m, k0, kc, dst) writes patch columns
 // [k0, k0 + kc) of row m, P::Row(m) is where row m of the result goes. Where those
-// rows are not evenly spaced (P::kScattered), a block is summed in a buffer and copied out.
+// rows are not evenly spaced (P::Scattered()), a block is summed in a buffer and copied out.
 template <typename P>
 DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1) {
   if (m1 <= m0) return;  // a core with no tiles of a small phase
   const int64_t k = p.K(), n = p.N(), slabs = (n + kNR - 1) / kNR;
   // blocks of equal size, whole tiles
   const int64_t blocks = (m1 - m0 + kMaxMC - 1) / kMaxMC, mc = ((m1 - m0 + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
-  Buffer a(mc * kKC), block(P::kScattered ? mc * n : 1);
+  const bool scattered = p.Scattered();
+  Buffer a(mc * kKC), block(scattered ? mc * n : 1);
   for (int64_t mb = m0; mb < m1; mb += mc) {
     const int64_t rows = std::min(mc, m1 - mb);
-    float* out = P::kScattered ? block.p : p.Row(mb);
+    float* out = scattered ? block.p : p.Row(mb);
     for (int64_t kb = 0; kb < k; kb += kKC) {
       const int64_t kc = std::min(kKC, k - kb);
       for (int64_t r = 0; r < rows; r++) p.Patch(mb + r, kb, kc, a.p + r * kc);
@@ -182,7 +183,7 @@ DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1)
         }
       }
     }
-    if (P::kScattered) {
+    if (scattered) {
       for (int64_t r = 0; r < rows; r++) std::memcpy(p.Row(mb + r), block.p + r * n, n * sizeof(float));
     }
   }
@@ -255,7 +256,8 @@ struct Phase {
   float* dx;
   // taps i = py + s·a for a < ka, j = px + s·b for b < kb; grid rows Y in [y0, y0 + ny), columns likewise
   int64_t py, px, ka, kb, y0, x0, ny, nx;
-  static constexpr bool kScattered = true;
+  // at stride 1 the one phase is all of dx, row after row
+  bool Scattered() const { return g.s > 1; }
   int64_t K() const { return ka * kb * g.o; }
   int64_t N() const { return g.c; }
   int64_t Pixels() const { return g.n * ny * nx; }
