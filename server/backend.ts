@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendInfo, BackendName } from '../protocol/server';
-import { dtKernelsInstalled, dtKernelsStatus, kernelsBuildProblem, splitConvs } from './models/layers/nativeKernels';
+import { dtKernelsInstalled, dtKernelsStatus, gemmConvs, kernelsBuildProblem, splitConvs } from './models/layers/nativeKernels';
 import { tfjsDirectoryProblem } from './tfjsLocation';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -73,7 +73,8 @@ async function start(wanted: BackendName | undefined): Promise<BackendInfo> {
       current = { name, skipped, tfjsVersion: tf.version_core };
       if (name === 'tensorflow') {
         const k = dtKernelsStatus();
-        current.nativeKernels = !k.loaded ? k.why : splitConvs() ? `loaded; convolutions split over ${os.availableParallelism()} cores` : 'loaded';
+        const fma = gemmConvs() ? ', our AVX2+FMA kernels among them' : '';
+        current.nativeKernels = !k.loaded ? k.why : splitConvs() ? `loaded; convolutions split over ${os.availableParallelism()} cores${fma}` : 'loaded';
         current.nativeKernelsBuildable = !kernelsBuildProblem();
       }
       return current;

@@ -107,7 +107,7 @@ describe('domain-translator', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await hashTree(inputs), hashes, 'input folder changed');
     // on tfjs-node the line also says whether our native kernels loaded
-    assert.match(r.stderr, /^backend: (tensorflow \(tfjs 4\.22\.0; native kernels: loaded(; convolutions split over \d+ cores)?\)|(wasm|cpu) \(tfjs 4\.22\.0\))/m);
+    assert.match(r.stderr, /^backend: (tensorflow \(tfjs 4\.22\.0; native kernels: loaded(; convolutions split over \d+ cores(, our AVX2\+FMA kernels among them)?)?\)|(wasm|cpu) \(tfjs 4\.22\.0\))/m);
     assert.match(r.stderr, /^4\/4 images · [\d.]+ images\/s$/m, 'progress lines (not a TTY)');
     assert.match(r.stdout, new RegExp(`^translated 2 images → ${inputs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-to-B `, 'm'));
     assert.match(r.stdout, /^unreadable 2:$/m);
