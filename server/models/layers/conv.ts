@@ -332,7 +332,7 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   const split: (keyof typeof INPUT_GRADS)[] = stride === 1 ? ['split', 'forwardConv'] : ['split'];
   if (splitConvs()) candidates.push(...split.filter((k) => k !== chosen));
   // not at stride 2: there it ran as fast as oneDNN's alone (4x4, 66x66x128 -> 256: 9.6-10.0 ms against 9.5-9.7) but made
-  // pix2pix steps slower in place (bench/ab.ts: 1329.7 ms without it, 1470.7 with it, slower in 9 of 12 pairs)
+  // pix2pix steps slower in place (bench/ab.ts: 1532.1 ms with it at stride 2 only, 1435.1 at stride 1 only, 11 of 12 pairs)
   if (gemmConvs() && stride === 1) candidates.push('gemm');
   return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
     if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
