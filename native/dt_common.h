@@ -177,6 +177,47 @@ inline void Fail(TF_OpKernelContext* ctx, const char* message) {
   TF_DeleteStatus(status);
 }
 
+// Reads inputs i < count as float32 tensors of 4 dimensions; false (and the op fails) otherwise.
+inline bool Inputs(TF_OpKernelContext* ctx, TF_Tensor** t, int count, const char* error) {
+  TF_Status* status = TF_NewStatus();
+  bool ok = true;
+  for (int i = 0; i < count && ok; i++) {
+    TF_GetInput(ctx, i, &t[i], status);
+    if (TF_GetCode(status) != TF_OK) {
+      TF_OpKernelContext_Failure(ctx, status);
+      TF_DeleteStatus(status);
+      return false;
+    }
+    ok = TF_NumDims(t[i]) == 4 && TF_TensorType(t[i]) == TF_FLOAT;
+  }
+  TF_DeleteStatus(status);
+  if (!ok) Fail(ctx, error);
+  return ok;
+}
+
+// A float32 output of 4 dimensions; nullptr (and the op fails) where it cannot be allocated.
+inline float* Output(TF_OpKernelContext* ctx, const int64_t* dims, TF_Tensor** out) {
+  TF_Status* status = TF_NewStatus();
+  *out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, dims[0] * dims[1] * dims[2] * dims[3] * sizeof(float), status);
+  const bool ok = TF_GetCode(status) == TF_OK;
+  if (!ok) TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  return ok ? static_cast<float*>(TF_TensorData(*out)) : nullptr;
+}
+
+// Below this many multiply-adds (x2) a convolution's second core costs more than it saves.
+constexpr double kMinSplitFlops = 4e6;
+
+// How many cores a convolution of `flops` over `units` rows (or tiles) is split over.
+inline int ConvParts(double flops, int64_t units) {
+  return flops < kMinSplitFlops ? 1 : static_cast<int>(std::clamp<int64_t>(units, 1, pool().size()));
+}
+
+// Whether oh x ow is the output of a 'valid' convolution of h x w with a kh x kw filter and stride s.
+inline bool ValidOutput(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t s, int64_t oh, int64_t ow) {
+  return kh >= 1 && kw >= 1 && h >= kh && w >= kw && (h - kh) / s + 1 == oh && (w - kw) / s + 1 == ow;
+}
+
 // Below this many values per part a second thread costs more than it saves: waking
 // it takes ~30 us (instance norm of 2x32x32x64: 52 us on one thread, 83 on two;
 // of 2x128x128x32: 408 on one, 297 on two).

@@ -36,8 +36,6 @@ constexpr int64_t kKC = 256;
 // filter streams through once per block, so PatchGAN's and the U-Net's large filters
 // on small maps want few blocks.
 constexpr int64_t kMaxMC = 192;
-// Below this many multiply-adds (x2) a second core costs more than it saves.
-constexpr double kMinSplitFlops = 4e6;
 
 #define DT_FMA __attribute__((target("avx2,fma")))
 
@@ -339,42 +337,12 @@ void* CreateInputGrad(TF_OpKernelConstruction* ctx) {
 }
 void DeleteGemmAttrs(void* a) { delete static_cast<GemmAttrs*>(a); }
 
-// Inputs 0 and 1 as float32 tensors of 4 dimensions, or false (the op failed with `error`).
-bool TwoInputs(TF_OpKernelContext* ctx, TF_Tensor** t, const char* error) {
-  TF_Status* status = TF_NewStatus();
-  bool ok = true;
-  for (int i = 0; i < 2 && ok; i++) {
-    TF_GetInput(ctx, i, &t[i], status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-      TF_DeleteStatus(status);
-      return false;
-    }
-    ok = TF_NumDims(t[i]) == 4 && TF_TensorType(t[i]) == TF_FLOAT;
-  }
-  TF_DeleteStatus(status);
-  if (!ok) Fail(ctx, error);
-  return ok;
-}
-
-float* Output4(TF_OpKernelContext* ctx, const int64_t* dims, TF_Tensor** out) {
-  TF_Status* status = TF_NewStatus();
-  *out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, dims[0] * dims[1] * dims[2] * dims[3] * sizeof(float), status);
-  const bool ok = TF_GetCode(status) == TF_OK;
-  if (!ok) TF_OpKernelContext_Failure(ctx, status);
-  TF_DeleteStatus(status);
-  return ok ? static_cast<float*>(TF_TensorData(*out)) : nullptr;
-}
-
-int Parts(double flops, int64_t units) {
-  return flops < kMinSplitFlops ? 1 : static_cast<int>(std::clamp<int64_t>(units, 1, pool().size()));
-}
 
 void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
   TF_Tensor* in[2] = {nullptr, nullptr};
   TF_Tensor* out = nullptr;
-  if (TwoInputs(ctx, in, "DtGemmConv2D takes float32 x [N, H, W, C] and filter [kh, kw, C, O]")) {
+  if (Inputs(ctx, in, 2, "DtGemmConv2D takes float32 x [N, H, W, C] and filter [kh, kw, C, O]")) {
     Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1), TF_Dim(in[1], 3),
            a.stride, a.top, a.left, 0, 0};
     const int64_t hp = v.h + a.top + a.bottom, wp = v.w + a.left + a.right;
@@ -384,14 +352,14 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
       v.oh = (hp - v.kh) / v.s + 1;
       v.ow = (wp - v.kw) / v.s + 1;
       const int64_t dims[4] = {v.n, v.oh, v.ow, v.o};
-      float* y = Output4(ctx, dims, &out);
+      float* y = Output(ctx, dims, &out);
       if (y && v.pixels() > 0 && v.o > 0) {
         const float* x = static_cast<const float*>(TF_TensorData(in[0]));
         const int64_t slabs = (v.o + kNR - 1) / kNR;
         Buffer filter(slabs * v.k() * kNR);
         // whole tiles of 6 pixels per part
         const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
-        const int parts = Parts(2.0 * v.pixels() * v.k() * v.o, tiles);
+        const int parts = ConvParts(2.0 * v.pixels() * v.k() * v.o, tiles);
         // packed by the cores too: one core took 3-6 ms for PatchGAN's 4x4x256x512 filter, a tenth of the conv
         const int pack_parts = static_cast<int>(std::min<int64_t>(parts, slabs));
         pool().Run(pack_parts, [&](int p) {
@@ -415,22 +383,21 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
   TF_Tensor* in[2] = {nullptr, nullptr};
   TF_Tensor* out = nullptr;
-  if (TwoInputs(ctx, in, "DtGemmConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
+  if (Inputs(ctx, in, 2, "DtGemmConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
     Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, TF_Dim(in[1], 3), a.stride, 0, 0,
            TF_Dim(in[1], 1), TF_Dim(in[1], 2)};
-    if (TF_Dim(in[1], 0) != v.n || v.kh < 1 || v.kw < 1 || v.h < v.kh || v.w < v.kw || (v.h - v.kh) / v.s + 1 != v.oh ||
-        (v.w - v.kw) / v.s + 1 != v.ow) {
+    if (TF_Dim(in[1], 0) != v.n || !ValidOutput(v.h, v.w, v.kh, v.kw, v.s, v.oh, v.ow)) {
       Fail(ctx, "DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
     } else {
       const int64_t dims[4] = {v.kh, v.kw, v.c, v.o};
-      float* dw = Output4(ctx, dims, &out);
+      float* dw = Output(ctx, dims, &out);
       if (dw && v.pixels() == 0) {
         std::fill_n(dw, v.k() * v.o, 0.0f);  // no samples, no gradient
       } else if (dw && v.k() > 0 && v.o > 0) {
         const float* x = static_cast<const float*>(TF_TensorData(in[0]));
         const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
         const int64_t tiles = (v.k() + kMR - 1) / kMR;
-        const int parts = Parts(2.0 * v.pixels() * v.k() * v.o, tiles);
+        const int parts = ConvParts(2.0 * v.pixels() * v.k() * v.o, tiles);
         pool().Run(parts, [&](int p) {
           int64_t t0, t1;
           Split(tiles, p, parts, &t0, &t1);
@@ -447,14 +414,14 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
   TF_Tensor* in[2] = {nullptr, nullptr};
   TF_Tensor* out = nullptr;
-  if (TwoInputs(ctx, in, "DtGemmConv2DBackpropInput takes float32 dy [N, OH, OW, O] and filter [kh, kw, C, O]")) {
+  if (Inputs(ctx, in, 2, "DtGemmConv2DBackpropInput takes float32 dy [N, OH, OW, O] and filter [kh, kw, C, O]")) {
     const InputGradConv g{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1),
                           TF_Dim(in[1], 2), a.stride, a.rows, a.cols, a.top, a.left};
     if (TF_Dim(in[1], 3) != g.o) {
       Fail(ctx, "DtGemmConv2DBackpropInput: the filter's output channels must match dy's");
     } else {
       const int64_t dims[4] = {g.n, g.rows, g.cols, g.c};
-      float* dx = Output4(ctx, dims, &out);
+      float* dx = Output(ctx, dims, &out);
       if (dx && g.n * g.rows * g.cols * g.c > 0) {
         const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
         const float* w = static_cast<const float*>(TF_TensorData(in[1]));
@@ -468,7 +435,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
           all_tiles += tiles[i];
         }
         Buffer filters(std::max<int64_t>(1, at.back()));
-        const int parts = Parts(2.0 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c, all_tiles);
+        const int parts = ConvParts(2.0 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c, all_tiles);
         pool().Run(parts, [&](int p) {
           int64_t j0, j1;
           Split(slabs, p, parts, &j0, &j1);

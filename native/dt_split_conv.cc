@@ -29,8 +29,6 @@
 namespace dt {
 namespace {
 
-// Below this many multiply-adds (x2) a second core costs more than it saves.
-constexpr double kMinSplitFlops = 4e6;
 
 struct ConvAttrs {
   int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward
@@ -171,42 +169,6 @@ std::vector<Segment> Segments(int64_t oh, int64_t q0, int64_t q1, bool merge) {
     }
   }
   return out;
-}
-
-int ConvParts(double flops, int64_t rows) {
-  return flops < kMinSplitFlops ? 1 : static_cast<int>(std::min<int64_t>(pool().size(), rows));
-}
-
-// Reads inputs i < count as float32 tensors of 4 dimensions; false (and the op fails) otherwise.
-bool Inputs(TF_OpKernelContext* ctx, TF_Tensor** t, int count, const char* error) {
-  TF_Status* status = TF_NewStatus();
-  bool ok = true;
-  for (int i = 0; i < count && ok; i++) {
-    TF_GetInput(ctx, i, &t[i], status);
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-      TF_DeleteStatus(status);
-      return false;
-    }
-    ok = TF_NumDims(t[i]) == 4 && TF_TensorType(t[i]) == TF_FLOAT;
-  }
-  TF_DeleteStatus(status);
-  if (!ok) Fail(ctx, error);
-  return ok;
-}
-
-// Whether oh x ow is the output of a 'valid' convolution of h x w with a kh x kw filter and stride s.
-bool ValidOutput(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t s, int64_t oh, int64_t ow) {
-  return kh >= 1 && kw >= 1 && h >= kh && w >= kw && (h - kh) / s + 1 == oh && (w - kw) / s + 1 == ow;
-}
-
-float* Output(TF_OpKernelContext* ctx, const int64_t* dims, TF_Tensor** out) {
-  TF_Status* status = TF_NewStatus();
-  *out = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, dims[0] * dims[1] * dims[2] * dims[3] * sizeof(float), status);
-  const bool ok = TF_GetCode(status) == TF_OK;
-  if (!ok) TF_OpKernelContext_Failure(ctx, status);
-  TF_DeleteStatus(status);
-  return ok ? static_cast<float*>(TF_TensorData(*out)) : nullptr;
 }
 
 void FailWith(TF_OpKernelContext* ctx, const char* op, const std::vector<std::string>& errors) {
