@@ -30,7 +30,7 @@ namespace dt {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
-// Reduction block: B's 256 x 16 slab (16 KB) stays in L1 while A's rows stream from L2.
+// Reduction block: a tile's 6 x 256 of A (6 KB) stays in L1 while B's 256 x 16 slabs (16 KB each) stream from L2.
 constexpr int64_t kKC = 256;
 // At most this many output pixels' patches packed at once (up to 192 KB of A in L2): the
 // filter streams through once per block, so PatchGAN's and the U-Net's large filters
@@ -336,7 +336,6 @@ void* CreateInputGrad(TF_OpKernelConstruction* ctx) {
                                        {"pad_top", &GemmAttrs::top}, {"pad_left", &GemmAttrs::left}}, InvalidGemm);
 }
 void DeleteGemmAttrs(void* a) { delete static_cast<GemmAttrs*>(a); }
-
 
 void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
