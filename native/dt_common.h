@@ -177,6 +177,19 @@ inline void Fail(TF_OpKernelContext* ctx, const char* message) {
   TF_DeleteStatus(status);
 }
 
+// A convolution op's two inputs and its output, released when the op's compute function returns.
+struct ConvTensors {
+  TF_Tensor* in[2] = {nullptr, nullptr};
+  TF_Tensor* out = nullptr;
+  ConvTensors() = default;
+  ConvTensors(const ConvTensors&) = delete;
+  ConvTensors& operator=(const ConvTensors&) = delete;
+  ~ConvTensors() {
+    for (TF_Tensor* t : in) TF_DeleteTensor(t);
+    TF_DeleteTensor(out);
+  }
+};
+
 // Reads inputs i < count as float32 tensors of 4 dimensions; false (and the op fails) otherwise.
 inline bool Inputs(TF_OpKernelContext* ctx, TF_Tensor** t, int count, const char* error) {
   TF_Status* status = TF_NewStatus();

@@ -207,14 +207,7 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
   std::vector<int64_t> corner(kKC);
   for (int64_t pb = 0; pb < pixels; pb += kKC) {
     const int64_t kc = std::min(kKC, pixels - pb);
-    for (int64_t j = 0; j < slabs; j++) {
-      const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
-      for (int64_t p = 0; p < kc; p++) {
-        float* dst = b.p + (j * kc + p) * kNR;
-        std::memcpy(dst, dy + (pb + p) * v.o + j * kNR, cols * sizeof(float));
-        std::fill(dst + cols, dst + kNR, 0.0f);
-      }
-    }
+    PackFilter(dy + pb * v.o, kc, v.o, b.p, 0, slabs);  // this block's dy rows as slabs, as a filter's
     for (int64_t p = 0; p < kc; p++) {
       const int64_t m = pb + p, img = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
       corner[p] = ((img * v.h + oy * v.s) * v.w + ox * v.s) * v.c;
@@ -339,8 +332,8 @@ void DeleteGemmAttrs(void* a) { delete static_cast<GemmAttrs*>(a); }
 
 void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtGemmConv2D takes float32 x [N, H, W, C] and filter [kh, kw, C, O]")) {
     Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1), TF_Dim(in[1], 3),
            a.stride, a.top, a.left, 0, 0};
@@ -351,7 +344,7 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
       v.oh = (hp - v.kh) / v.s + 1;
       v.ow = (wp - v.kw) / v.s + 1;
       const int64_t dims[4] = {v.n, v.oh, v.ow, v.o};
-      float* y = Output(ctx, dims, &out);
+      float* y = Output(ctx, dims, &tensors.out);
       if (y && v.pixels() > 0 && v.o > 0) {
         const float* x = static_cast<const float*>(TF_TensorData(in[0]));
         const int64_t slabs = (v.o + kNR - 1) / kNR;
@@ -374,14 +367,12 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtGemmConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
     Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, TF_Dim(in[1], 3), a.stride, 0, 0,
            TF_Dim(in[1], 1), TF_Dim(in[1], 2)};
@@ -389,7 +380,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       Fail(ctx, "DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
     } else {
       const int64_t dims[4] = {v.kh, v.kw, v.c, v.o};
-      float* dw = Output(ctx, dims, &out);
+      float* dw = Output(ctx, dims, &tensors.out);
       if (dw && v.pixels() == 0) {
         std::fill_n(dw, v.k() * v.o, 0.0f);  // no samples, no gradient
       } else if (dw && v.k() > 0 && v.o > 0) {
@@ -405,14 +396,12 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtGemmConv2DBackpropInput takes float32 dy [N, OH, OW, O] and filter [kh, kw, C, O]")) {
     const InputGradConv g{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1),
                           TF_Dim(in[1], 2), a.stride, a.rows, a.cols, a.top, a.left};
@@ -420,7 +409,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       Fail(ctx, "DtGemmConv2DBackpropInput: the filter's output channels must match dy's");
     } else {
       const int64_t dims[4] = {g.n, g.rows, g.cols, g.c};
-      float* dx = Output(ctx, dims, &out);
+      float* dx = Output(ctx, dims, &tensors.out);
       if (dx && g.n * g.rows * g.cols * g.c > 0) {
         const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
         const float* w = static_cast<const float*>(TF_TensorData(in[1]));
@@ -455,8 +444,6 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 }  // namespace

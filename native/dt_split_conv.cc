@@ -182,8 +182,8 @@ void FailWith(TF_OpKernelContext* ctx, const char* op, const std::vector<std::st
 
 void ComputeConv(void* kernel, TF_OpKernelContext* ctx) {
   const ConvAttrs& a = *static_cast<ConvAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtSplitConv2D takes float32 x [N, H, W, C] and filter [kh, kw, C, O]")) {
     const int64_t n = TF_Dim(in[0], 0), h = TF_Dim(in[0], 1), w = TF_Dim(in[0], 2), c = TF_Dim(in[0], 3);
     const int64_t kh = TF_Dim(in[1], 0), kw = TF_Dim(in[1], 1), o = TF_Dim(in[1], 3);
@@ -193,7 +193,7 @@ void ComputeConv(void* kernel, TF_OpKernelContext* ctx) {
     } else {
       const int64_t oh = (hp - kh) / s + 1, ow = (wp - kw) / s + 1;
       const int64_t dims[4] = {n, oh, ow, o};
-      float* y = Output(ctx, dims, &out);
+      float* y = Output(ctx, dims, &tensors.out);
       const float* x = static_cast<const float*>(TF_TensorData(in[0]));
       const float* f = static_cast<const float*>(TF_TensorData(in[1]));
       // a range must read at least one input row: no splits of maps smaller than the filter
@@ -223,14 +223,12 @@ void ComputeConv(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   const ConvAttrs& a = *static_cast<ConvAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtSplitConv2DBackpropInput takes float32 dy [N, OH, OW, O] and filter [kh, kw, C, O]")) {
     const int64_t n = TF_Dim(in[0], 0), oh = TF_Dim(in[0], 1), ow = TF_Dim(in[0], 2), o = TF_Dim(in[0], 3);
     const int64_t kh = TF_Dim(in[1], 0), kw = TF_Dim(in[1], 1), c = TF_Dim(in[1], 2);
@@ -239,7 +237,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       Fail(ctx, "DtSplitConv2DBackpropInput: dy's shape must be the 'valid' convolution's output for rows x cols and the filter");
     } else {
       const int64_t dims[4] = {n, h, w, c};
-      float* dx = Output(ctx, dims, &out);
+      float* dx = Output(ctx, dims, &tensors.out);
       const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
       const float* f = static_cast<const float*>(TF_TensorData(in[1]));
       const int64_t extent = (oh - 1) * s + kh;  // rows the convolution reads
@@ -295,8 +293,6 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 // acc += the weight gradient [kh, kw, C, O] of a 'valid' convolution of count samples of
@@ -321,8 +317,8 @@ bool AddFilterGrad(Run& run, const float* x, const float* dy, int64_t count, int
 
 void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   const ConvAttrs& a = *static_cast<ConvAttrs*>(kernel);
-  TF_Tensor* in[2] = {nullptr, nullptr};
-  TF_Tensor* out = nullptr;
+  ConvTensors tensors;
+  TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtSplitConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
     const int64_t n = TF_Dim(in[0], 0), h = TF_Dim(in[0], 1), w = TF_Dim(in[0], 2), c = TF_Dim(in[0], 3);
     const int64_t oh = TF_Dim(in[1], 1), ow = TF_Dim(in[1], 2), o = TF_Dim(in[1], 3);
@@ -331,7 +327,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       Fail(ctx, "DtSplitConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
     } else {
       const int64_t dims[4] = {kh, kw, c, o}, weights = kh * kw * c * o;
-      float* dw = Output(ctx, dims, &out);
+      float* dw = Output(ctx, dims, &tensors.out);
       const float* x = static_cast<const float*>(TF_TensorData(in[0]));
       const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
       const int64_t extent = (oh - 1) * s + kh;
@@ -376,8 +372,6 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       }
     }
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
-  TF_DeleteTensor(out);
 }
 
 }  // namespace
