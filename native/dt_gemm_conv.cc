@@ -15,10 +15,14 @@
 //     pad_top/pad_left (those rows and columns left out): s x s phases, each
 //     dy's patches · its sub-filter (see Phase).
 //
+// Up to 192 output pixels (the U-Net's inner layers) the forward pass and the
+// input gradient split the filter's columns over the cores instead of the
+// pixels (WideGemm), so its 16-32 MB are read once.
+//
 // Each output value is summed over its whole reduction in one fixed order
-// (ascending k, one FMA per term), whatever the batch size and however the
-// rows are split over the cores: an image's result does not depend on its
-// batch. The ops exist only where the CPU has AVX2 and FMA.
+// (ascending k, one FMA per term), whatever the batch size, however the rows
+// or columns are split over the cores and whichever way: an image's result
+// does not depend on its batch. The ops exist only where the CPU has AVX2 and FMA.
 #include <immintrin.h>
 
 #include <cstring>
@@ -36,6 +40,9 @@ constexpr int64_t kKC = 256;
 // filter streams through once per block, so PatchGAN's and the U-Net's large filters
 // on small maps want few blocks.
 constexpr int64_t kMaxMC = 192;
+// Up to this many output pixels the cores split the filter's columns instead (WideGemm).
+constexpr int64_t kWideRows = 192;
+constexpr int64_t kWideSlabs = 8;
 
 #define DT_FMA __attribute__((target("avx2,fma")))
 
@@ -116,26 +123,66 @@ struct Conv {
   int64_t pixels() const { return n * oh * ow; }
 };
 
-// Slabs [j0, j1) of the filter [K, O] as slabs of 16 columns [slab][K][16], zeros past O.
-void PackFilter(const float* f, int64_t k, int64_t o, float* packed, int64_t j0, int64_t j1) {
-  for (int64_t j = j0; j < j1; j++) {
-    const int64_t cols = std::min<int64_t>(kNR, o - j * kNR);
-    float* dst = packed + j * k * kNR;
-    for (int64_t i = 0; i < k; i++) {
-      std::memcpy(dst + i * kNR, f + i * o + j * kNR, cols * sizeof(float));
-      std::fill(dst + i * kNR + cols, dst + (i + 1) * kNR, 0.0f);
+// Rows [k0, k0 + kc) of slabs [j0, j1) (columns [16j, 16j + 16)) of a row-major [K, O]
+// matrix, each slab as [kc][16] after the last, zeros past O. Row by row, so each row's
+// run of columns is read together (slab by slab, every 64 bytes read were in another
+// page: 6.1 vs 5.0 ms for 4 pixels of a 4x4x512x1024 filter); two loads and stores per
+// slab row, not memcpy, whose call per 64 bytes was most of WideGemm's time on 1-4 pixels.
+DT_FMA void PackSlabs(const float* f, int64_t o, int64_t j0, int64_t j1, int64_t k0, int64_t kc, float* dst) {
+  for (int64_t i = 0; i < kc; i++) {
+    const float* src = f + (k0 + i) * o;
+    for (int64_t j = j0; j < j1; j++) {
+      const int64_t cols = std::min<int64_t>(kNR, o - j * kNR);
+      float* d = dst + ((j - j0) * kc + i) * kNR;
+      if (cols == kNR) {
+        _mm256_storeu_ps(d, _mm256_loadu_ps(src + j * kNR));
+        _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + j * kNR + 8));
+      } else {
+        std::memcpy(d, src + j * kNR, cols * sizeof(float));
+        std::fill(d + cols, d + kNR, 0.0f);
+      }
     }
   }
+}
+
+// dst[i * ldd + q] = src[q * lds + i] for i, q < 8.
+DT_FMA void Transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+               r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds),
+               r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee), s2 = _mm256_shuffle_ps(t1, t3, 0x44),
+               s3 = _mm256_shuffle_ps(t1, t3, 0xee), s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee),
+               s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+// Slabs [j0, j1) of a problem's B as slabs of 16 columns [slab][K][16] (PatchGemm's layout).
+template <typename P>
+void PackB(const P& p, float* packed, int64_t j0, int64_t j1) {
+  p.Slabs(j0, j1, 0, p.K(), packed + j0 * p.K() * kNR);
 }
 
 // The forward convolution as a product: row m is output pixel m's patch.
 struct ForwardPatches {
   const Conv& v;
   const float* x;
+  const float* f;
   float* y;
   bool Scattered() const { return false; }
   int64_t K() const { return v.k(); }
   int64_t N() const { return v.o; }
+  int64_t Pixels() const { return v.pixels(); }
+  void Slabs(int64_t j0, int64_t j1, int64_t k0, int64_t kc, float* dst) const { PackSlabs(f, v.o, j0, j1, k0, kc, dst); }
   float* Row(int64_t m) const { return y + m * v.o; }
   // Patch columns [k0, k0 + kc) of output pixel m, zeros where the window is in the padding.
   void Patch(int64_t m, int64_t k0, int64_t kc, float* dst) const {
@@ -154,7 +201,7 @@ struct ForwardPatches {
 };
 
 // Rows [m0, m1) of patches · B for a problem P: P::K() patch columns, P::N() columns of
-// B (packed as PackFilter's slabs), P::Patch(m, k0, kc, dst) writes patch columns
+// B (packed by PackB), P::Patch(m, k0, kc, dst) writes patch columns
 // [k0, k0 + kc) of row m, P::Row(m) is where row m of the result goes. Where those
 // rows are not evenly spaced (P::Scattered()), a block is summed in a buffer and copied out.
 template <typename P>
@@ -187,6 +234,49 @@ DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1)
   }
 }
 
+// All P::Pixels() rows of patches · B, B's slabs [j0, j1) only: for few rows and a large
+// filter (the U-Net's inner layers: 16-32 MB of weights for 1-64 pixels). The cores split
+// the columns, not the rows, and each packs its slabs kWideSlabs at a time (128 KB, in L2)
+// just before use, so the filter is read once in all instead of packed whole and then
+// read by every core. P::Slabs(j0, j1, k0, kc, dst) writes rows [k0, k0 + kc) of slabs
+// [j0, j1). Each sum is PatchGemm's, term for term.
+template <typename P>
+DT_FMA void WideGemm(const P& p, int64_t j0, int64_t j1) {
+  const int64_t k = p.K(), n = p.N(), m = p.Pixels(), width = std::min(j1 * kNR, n) - j0 * kNR;
+  if (width <= 0 || m == 0) return;
+  const bool scattered = p.Scattered();
+  if (k == 0) {  // no tap reaches these pixels
+    for (int64_t r = 0; r < m; r++) std::fill_n(p.Row(r) + j0 * kNR, width, 0.0f);
+    return;
+  }
+  // whole tiles of A: a partial tile's rows past m are read (zeros), their sums not stored
+  const int64_t tiled = (m + kMR - 1) / kMR * kMR;
+  Buffer a(tiled * std::min(kKC, k)), b(kKC * kNR * kWideSlabs), block(scattered ? m * width : 1);
+  float* out = scattered ? block.p : p.Row(0) + j0 * kNR;
+  const int64_t ldc = scattered ? width : n;
+  for (int64_t kb = 0; kb < k; kb += kKC) {
+    const int64_t kc = std::min(kKC, k - kb);
+    for (int64_t r = 0; r < m; r++) p.Patch(r, kb, kc, a.p + r * kc);
+    std::fill(a.p + m * kc, a.p + tiled * kc, 0.0f);
+    for (int64_t jc = j0; jc < j1; jc += kWideSlabs) {
+      const int64_t jend = std::min(j1, jc + kWideSlabs);
+      p.Slabs(jc, jend, kb, kc, b.p);
+      for (int64_t j = jc; j < jend; j++) {
+        const float* bj = b.p + (j - jc) * kc * kNR;
+        const int64_t cols = std::min<int64_t>(kNR, n - j * kNR);
+        for (int64_t r = 0; r < m; r += kMR) {
+          float* c = out + r * ldc + (j - j0) * kNR;
+          if (r + kMR <= m && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, bj, c, ldc, kb > 0);
+          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, bj, c, ldc, kb > 0, std::min<int64_t>(kMR, m - r), cols);
+        }
+      }
+    }
+  }
+  if (scattered) {
+    for (int64_t r = 0; r < m; r++) std::memcpy(p.Row(r) + j0 * kNR, block.p + r * width, width * sizeof(float));
+  }
+}
+
 // For each patch column k, its input value's offset from the window's corner.
 std::vector<int64_t> TapOffsets(const Conv& v) {
   std::vector<int64_t> off(v.k());
@@ -207,7 +297,7 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
   std::vector<int64_t> corner(kKC);
   for (int64_t pb = 0; pb < pixels; pb += kKC) {
     const int64_t kc = std::min(kKC, pixels - pb);
-    PackFilter(dy + pb * v.o, kc, v.o, b.p, 0, slabs);  // this block's dy rows as slabs, as a filter's
+    PackSlabs(dy + pb * v.o, v.o, 0, slabs, 0, kc, b.p);  // this block's dy rows as a filter's slabs
     for (int64_t p = 0; p < kc; p++) {
       const int64_t m = pb + p, img = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
       corner[p] = ((img * v.h + oy * v.s) * v.w + ox * v.s) * v.c;
@@ -244,6 +334,7 @@ struct InputGradConv {
 struct Phase {
   const InputGradConv& g;
   const float* dy;
+  const float* w;
   float* dx;
   // taps i = py + s·a for a < ka, j = px + s·b for b < kb; grid rows Y in [y0, y0 + ny), columns likewise
   int64_t py, px, ka, kb, y0, x0, ny, nx;
@@ -270,24 +361,32 @@ struct Phase {
       k += len;
     }
   }
-  // Slabs [j0, j1) of the sub-filter as PackFilter's: row (a, b, o), column ch is w[py + s·a, px + s·b, ch, o].
-  void PackSubFilter(const float* w, float* packed, int64_t j0, int64_t j1) const {
-    const int64_t k = K();
-    for (int64_t j = j0; j < j1; j++) {
-      const int64_t cols = std::min<int64_t>(kNR, g.c - j * kNR);
-      for (int64_t r = 0; r < k; r++) {
-        const int64_t tap = r / g.o;
-        const float* src = w + (((py + g.s * (tap / kb)) * g.kw + px + g.s * (tap % kb)) * g.c + j * kNR) * g.o + r % g.o;
-        float* dst = packed + (j * k + r) * kNR;
+  // Rows [k0, k0 + kc) of slab j of the sub-filter: row (a, b, o), column ch is w[py + s·a, px + s·b, ch, o].
+  // Slab by slab: a slab's 16 channels are 16 runs of the filter's memory. A full
+  // slab's rows go 8 at a time (8 x 8 transposes) while they stay in one tap.
+  void Slabs(int64_t j0, int64_t j1, int64_t k0, int64_t kc, float* dst) const {
+    for (int64_t j = j0; j < j1; j++) Slab(j, k0, kc, dst + (j - j0) * kc * kNR);
+  }
+  DT_FMA void Slab(int64_t j, int64_t k0, int64_t kc, float* dst) const {
+    const int64_t cols = std::min<int64_t>(kNR, g.c - j * kNR);
+    for (int64_t r = k0; r < k0 + kc;) {
+      const int64_t tap = r / g.o, o = r % g.o;
+      const float* src = w + (((py + g.s * (tap / kb)) * g.kw + px + g.s * (tap % kb)) * g.c + j * kNR) * g.o + o;
+      if (cols == kNR && o + 8 <= g.o && r + 8 <= k0 + kc) {
+        Transpose8(src, g.o, dst, kNR);
+        Transpose8(src + 8 * g.o, g.o, dst + 8, kNR);
+        r += 8, dst += 8 * kNR;
+      } else {
         for (int64_t q = 0; q < cols; q++) dst[q] = src[q * g.o];
         std::fill(dst + cols, dst + kNR, 0.0f);
+        r++, dst += kNR;
       }
     }
   }
 };
 
 // The phases with pixels in dx.
-std::vector<Phase> Phases(const InputGradConv& g, const float* dy, float* dx) {
+std::vector<Phase> Phases(const InputGradConv& g, const float* dy, const float* w, float* dx) {
   // the grid positions P with 0 <= p + s·P - off < size: [first, first + count)
   const auto grid = [&](int64_t p, int64_t off, int64_t size, int64_t* first, int64_t* count) {
     *first = off - p <= 0 ? 0 : (off - p + g.s - 1) / g.s;
@@ -297,7 +396,7 @@ std::vector<Phase> Phases(const InputGradConv& g, const float* dy, float* dx) {
   std::vector<Phase> out;
   for (int64_t py = 0; py < g.s; py++) {
     for (int64_t px = 0; px < g.s; px++) {
-      Phase ph{g, dy, dx, py, px, std::max<int64_t>(0, (g.kh - py + g.s - 1) / g.s), std::max<int64_t>(0, (g.kw - px + g.s - 1) / g.s), 0, 0, 0, 0};
+      Phase ph{g, dy, w, dx, py, px, std::max<int64_t>(0, (g.kh - py + g.s - 1) / g.s), std::max<int64_t>(0, (g.kw - px + g.s - 1) / g.s), 0, 0, 0, 0};
       grid(py, g.top, g.rows, &ph.y0, &ph.ny);
       grid(px, g.left, g.cols, &ph.x0, &ph.nx);
       if (ph.ny > 0 && ph.nx > 0) out.push_back(ph);
@@ -346,24 +445,33 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
       const int64_t dims[4] = {v.n, v.oh, v.ow, v.o};
       float* y = Output(ctx, dims, &tensors.out);
       if (y && v.pixels() > 0 && v.o > 0) {
-        const float* x = static_cast<const float*>(TF_TensorData(in[0]));
-        const int64_t slabs = (v.o + kNR - 1) / kNR;
-        Buffer filter(slabs * v.k() * kNR);
-        // whole tiles of 6 pixels per part
-        const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
-        const int parts = ConvParts(2.0 * v.pixels() * v.k() * v.o, tiles);
-        // packed by the cores too: one core took 3-6 ms for PatchGAN's 4x4x256x512 filter, a tenth of the conv
-        const int pack_parts = static_cast<int>(std::min<int64_t>(parts, slabs));
-        pool().Run(pack_parts, [&](int p) {
-          int64_t j0, j1;
-          Split(slabs, p, pack_parts, &j0, &j1);
-          PackFilter(static_cast<const float*>(TF_TensorData(in[1])), v.k(), v.o, filter.p, j0, j1);
-        });
-        pool().Run(parts, [&](int p) {
-          int64_t t0, t1;
-          Split(tiles, p, parts, &t0, &t1);
-          PatchGemm(ForwardPatches{v, x, y}, filter.p, t0 * kMR, std::min(t1 * kMR, v.pixels()));
-        });
+        const ForwardPatches problem{v, static_cast<const float*>(TF_TensorData(in[0])), static_cast<const float*>(TF_TensorData(in[1])), y};
+        const int64_t slabs = (v.o + kNR - 1) / kNR, flops = 2 * v.pixels() * v.k() * v.o;
+        if (v.pixels() <= kWideRows) {
+          const int parts = ConvParts(flops, slabs);
+          pool().Run(parts, [&](int p) {
+            int64_t j0, j1;
+            Split(slabs, p, parts, &j0, &j1);
+            WideGemm(problem, j0, j1);
+          });
+        } else {
+          Buffer filter(slabs * v.k() * kNR);
+          // whole tiles of 6 pixels per part
+          const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
+          const int parts = ConvParts(flops, tiles);
+          // packed by the cores too: one core took 3-6 ms for PatchGAN's 4x4x256x512 filter, a tenth of the conv
+          const int pack_parts = static_cast<int>(std::min<int64_t>(parts, slabs));
+          pool().Run(pack_parts, [&](int p) {
+            int64_t j0, j1;
+            Split(slabs, p, pack_parts, &j0, &j1);
+            PackB(problem, filter.p, j0, j1);
+          });
+          pool().Run(parts, [&](int p) {
+            int64_t t0, t1;
+            Split(tiles, p, parts, &t0, &t1);
+            PatchGemm(problem, filter.p, t0 * kMR, std::min(t1 * kMR, v.pixels()));
+          });
+        }
       }
     }
   }
@@ -413,21 +521,31 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       if (dx && g.n * g.rows * g.cols * g.c > 0) {
         const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
         const float* w = static_cast<const float*>(TF_TensorData(in[1]));
-        const std::vector<Phase> phases = Phases(g, dy, dx);
-        const int64_t slabs = (g.c + kNR - 1) / kNR;
+        const std::vector<Phase> phases = Phases(g, dy, w, dx);
+        const int64_t slabs = (g.c + kNR - 1) / kNR, flops = 2 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c;
         std::vector<int64_t> at(phases.size() + 1, 0), tiles(phases.size());
-        int64_t all_tiles = 0;
+        int64_t all_tiles = 0, most_pixels = 0;
         for (size_t i = 0; i < phases.size(); i++) {
           at[i + 1] = at[i] + slabs * phases[i].K() * kNR;
           tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
           all_tiles += tiles[i];
+          most_pixels = std::max(most_pixels, phases[i].Pixels());
+        }
+        if (most_pixels <= kWideRows) {
+          const int parts = ConvParts(flops, slabs);
+          pool().Run(parts, [&](int p) {
+            int64_t j0, j1;
+            Split(slabs, p, parts, &j0, &j1);
+            for (const Phase& phase : phases) WideGemm(phase, j0, j1);
+          });
+          return;
         }
         Buffer filters(std::max<int64_t>(1, at.back()));
-        const int parts = ConvParts(2.0 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c, all_tiles);
+        const int parts = ConvParts(flops, all_tiles);
         pool().Run(parts, [&](int p) {
           int64_t j0, j1;
           Split(slabs, p, parts, &j0, &j1);
-          for (size_t i = 0; i < phases.size(); i++) phases[i].PackSubFilter(w, filters.p + at[i], j0, j1);
+          for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters.p + at[i], j0, j1);
         });
         pool().Run(parts, [&](int p) {
           for (size_t i = 0; i < phases.size(); i++) {

@@ -2,7 +2,9 @@
 // float64 convolution, both gradients against TF's own kernels, over the
 // shapes where its blocking has edges (tiles past the pixels or the output
 // channels, reduction blocks, tiles across filter taps, asymmetric padding,
-// rows a strided conv never reads), and an image's result whatever its batch.
+// rows a strided conv never reads), on both of its paths (up to 192 output
+// pixels the cores split the filter's columns, WideGemm; beyond, the pixels),
+// and an image's result whatever its batch and so whichever path it took.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
@@ -39,6 +41,7 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
     [[2, 10, 10, 256], 4, 1, 40, [0, 0, 0, 0]],
     [[1, 40, 40, 64], 4, 2, 128, [1, 1, 1, 1]], // several blocks of 96 pixels per core
     [[1, 30, 30, 32], 7, 1, 3, [0, 0, 0, 0]], // into 3 channels
+    [[1, 6, 6, 512], 4, 2, 1000, [1, 1, 1, 1]], // 9 pixels (few: the columns split), 8192 patch columns, 63 slabs, the last partial
   ];
 
   test('Conv2D equals a float64 convolution', (t) => {
@@ -97,6 +100,7 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
       [[1, 9, 9, 8], 1, 2, 16, 0], // 1x1 stride 2: three phases no tap reaches (zeros)
       [[1, 22, 22, 3], 7, 1, 32, 3], // into RGB
       [[1, 6, 6, 512], 4, 2, 512, 1], // phases of 2x2 pixels, fewer tiles than cores
+      [[2, 12, 12, 40], 4, 2, 256, 1], // phases of 2x5x5 pixels (few: the columns split), 40 channels (a partial slab)
     ];
     let worst = 0;
     for (const [shape, k, stride, o, crop] of layers) {
@@ -118,19 +122,20 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
   test("give an image the same values alone as in a batch, and the same values on every run", () => {
     if (!gemmConvs()) return;
     tf.tidy(() => {
-      const x = tf.randomNormal([3, 16, 16, 32], 0, 1, 'float32', 1) as tf.Tensor4D;
+      // 10x10 = 100 pixels alone (columns split over the cores), 300 in the batch (pixels split)
+      const x = tf.randomNormal([3, 10, 10, 32], 0, 1, 'float32', 1) as tf.Tensor4D;
       const w = tf.randomNormal([3, 3, 32, 64], 0, 0.1, 'float32', 2) as tf.Tensor4D;
       const batch = gemmConv2d(x, w, 1, [1, 1, 1, 1]);
-      // and the input gradient of a stride-2 conv: 7x7 of dy into 16x16
-      const dy2 = tf.randomNormal([3, 7, 7, 64], 0, 1, 'float32', 4) as tf.Tensor4D;
-      const dxBatch = gemmInputGrad(dy2, w, [3, 16, 16, 32], 2);
+      // and the input gradient of a stride-2 conv: 8x8 of dy into 18x18, phases of 81 pixels alone, 243 in the batch
+      const dy2 = tf.randomNormal([3, 8, 8, 64], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const dxBatch = gemmInputGrad(dy2, w, [3, 18, 18, 32], 2);
       for (let i = 0; i < 3; i++) {
-        const alone = gemmConv2d(tf.slice(x, [i, 0, 0, 0], [1, 16, 16, 32]), w, 1, [1, 1, 1, 1]);
-        assert.deepEqual(alone.dataSync(), tf.slice(batch, [i, 0, 0, 0], [1, 16, 16, 64]).dataSync(), `image ${i}`);
-        const dxAlone = gemmInputGrad(tf.slice(dy2, [i, 0, 0, 0], [1, 7, 7, 64]), w, [1, 16, 16, 32], 2);
-        assert.deepEqual(dxAlone.dataSync(), tf.slice(dxBatch, [i, 0, 0, 0], [1, 16, 16, 32]).dataSync(), `dx of image ${i}`);
+        const alone = gemmConv2d(tf.slice(x, [i, 0, 0, 0], [1, 10, 10, 32]), w, 1, [1, 1, 1, 1]);
+        assert.deepEqual(alone.dataSync(), tf.slice(batch, [i, 0, 0, 0], [1, 10, 10, 64]).dataSync(), `image ${i}`);
+        const dxAlone = gemmInputGrad(tf.slice(dy2, [i, 0, 0, 0], [1, 8, 8, 64]), w, [1, 18, 18, 32], 2);
+        assert.deepEqual(dxAlone.dataSync(), tf.slice(dxBatch, [i, 0, 0, 0], [1, 18, 18, 32]).dataSync(), `dx of image ${i}`);
       }
-      const dy = tf.randomNormal([3, 14, 14, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const dy = tf.randomNormal([3, 8, 8, 64], 0, 1, 'float32', 3) as tf.Tensor4D;
       const first = gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync();
       for (let run = 0; run < 5; run++) assert.deepEqual(gemmFilterGrad(x, dy, [3, 3, 32, 64], 1).dataSync(), first, `run ${run}`);
     });

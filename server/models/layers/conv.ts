@@ -331,9 +331,11 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: Shape4, stride: 
   const candidates: (keyof typeof INPUT_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
   const split: (keyof typeof INPUT_GRADS)[] = stride === 1 ? ['split', 'forwardConv'] : ['split'];
   if (splitConvs()) candidates.push(...split.filter((k) => k !== chosen));
-  // not at stride 2: there it ran as fast as oneDNN's alone (4x4, 66x66x128 -> 256: 9.6-10.0 ms against 9.5-9.7) but made
-  // pix2pix steps slower in place (bench/ab.ts: 1532.1 ms with it at stride 2 only, 1435.1 at stride 1 only, 11 of 12 pairs)
-  if (gemmConvs() && stride === 1) candidates.push('gemm');
+  // At stride 2 only from ≤ 64 pixels of dy (the U-Net's inner layers), where its phases are few pixels and the
+  // cores split the filter's columns (WideGemm). On larger maps it ran as fast as oneDNN's alone (4x4, 66x66x128
+  // -> 256: 9.6-10.0 ms against 9.5-9.7) but made pix2pix steps slower in place (bench/ab.ts: 1532.1 ms with it at
+  // stride 2, 1435.1 without, 11 of 12 pairs).
+  if (gemmConvs() && (stride === 1 || dy.shape[0] * dy.shape[1] * dy.shape[2] <= 64)) candidates.push('gemm');
   return fastest(`dx ${inputShape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${w.shape} ${stride}`, candidates, (k) => {
     if (k === 'oneDnnSame') return oneDnnInputGrad(dy, w, inputShape, stride, true);
     // the padding's rows and columns are left out, not computed and sliced off
