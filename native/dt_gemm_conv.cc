@@ -506,6 +506,37 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   }
 }
 
+// The input gradient's phases with their pixels split over the cores: every
+// sub-filter packed whole first (the cores taking slabs), then PatchGemm.
+void InputGradByRows(const InputGradConv& g, const std::vector<Phase>& phases, int64_t slabs, int64_t flops) {
+  std::vector<int64_t> at(phases.size() + 1, 0), tiles(phases.size());
+  int64_t all_tiles = 0;
+  for (size_t i = 0; i < phases.size(); i++) {
+    at[i + 1] = at[i] + slabs * phases[i].K() * kNR;
+    tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
+    all_tiles += tiles[i];
+  }
+  Buffer filters(std::max<int64_t>(1, at.back()));
+  const int parts = ConvParts(flops, all_tiles);
+  pool().Run(parts, [&](int p) {
+    int64_t j0, j1;
+    Split(slabs, p, parts, &j0, &j1);
+    for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters.p + at[i], j0, j1);
+  });
+  pool().Run(parts, [&](int p) {
+    for (size_t i = 0; i < phases.size(); i++) {
+      int64_t t0, t1;
+      Split(tiles[i], p, parts, &t0, &t1);
+      const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, phases[i].Pixels());
+      if (phases[i].K() > 0) {
+        PatchGemm(phases[i], filters.p + at[i], m0, m1);
+      } else {
+        for (int64_t m = m0; m < m1; m++) std::fill_n(phases[i].Row(m), g.c, 0.0f);  // no tap reaches these pixels
+      }
+    }
+  });
+}
+
 void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
   ConvTensors tensors;
@@ -523,14 +554,8 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
         const float* w = static_cast<const float*>(TF_TensorData(in[1]));
         const std::vector<Phase> phases = Phases(g, dy, w, dx);
         const int64_t slabs = (g.c + kNR - 1) / kNR, flops = 2 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c;
-        std::vector<int64_t> at(phases.size() + 1, 0), tiles(phases.size());
-        int64_t all_tiles = 0, most_pixels = 0;
-        for (size_t i = 0; i < phases.size(); i++) {
-          at[i + 1] = at[i] + slabs * phases[i].K() * kNR;
-          tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
-          all_tiles += tiles[i];
-          most_pixels = std::max(most_pixels, phases[i].Pixels());
-        }
+        int64_t most_pixels = 0;
+        for (const Phase& phase : phases) most_pixels = std::max(most_pixels, phase.Pixels());
         if (most_pixels <= kWideRows) {
           const int parts = ConvParts(flops, slabs);
           pool().Run(parts, [&](int p) {
@@ -538,27 +563,9 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
             Split(slabs, p, parts, &j0, &j1);
             for (const Phase& phase : phases) WideGemm(phase, j0, j1);
           });
-          return;
+        } else {
+          InputGradByRows(g, phases, slabs, flops);
         }
-        Buffer filters(std::max<int64_t>(1, at.back()));
-        const int parts = ConvParts(flops, all_tiles);
-        pool().Run(parts, [&](int p) {
-          int64_t j0, j1;
-          Split(slabs, p, parts, &j0, &j1);
-          for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters.p + at[i], j0, j1);
-        });
-        pool().Run(parts, [&](int p) {
-          for (size_t i = 0; i < phases.size(); i++) {
-            int64_t t0, t1;
-            Split(tiles[i], p, parts, &t0, &t1);
-            const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, phases[i].Pixels());
-            if (phases[i].K() > 0) {
-              PatchGemm(phases[i], filters.p + at[i], m0, m1);
-            } else {
-              for (int64_t m = m0; m < m1; m++) std::fill_n(phases[i].Row(m), g.c, 0.0f);  // no tap reaches these pixels
-            }
-          }
-        });
       }
     }
   }
