@@ -108,14 +108,29 @@ DT_FMA void EdgeTile(int64_t kc, const float* a, int64_t rs, const float* b, flo
   for (int64_t r = 0; r < rows; r++) std::memcpy(c + r * ldc, t + r * kNR, cols * sizeof(float));
 }
 
-// A 32-byte aligned float buffer (B's slabs are loaded aligned).
-struct Buffer {
-  explicit Buffer(int64_t n) : p(static_cast<float*>(aligned_alloc(32, ((n * sizeof(float) + 31) / 32) * 32))) {}
-  ~Buffer() { free(p); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  float* p;
-};
+// What a buffer is for: one thread holds at most one of each kind at a time.
+enum Scratch { kPackedFilter, kPackedA, kPackedB, kBlock, kScratchKinds };
+
+// A 32-byte aligned buffer of at least n floats of this kind for this thread, kept
+// for the next call (B's slabs are loaded aligned). Allocated per call, the few-MB
+// packed filters went back to the OS at each free and were faulted in again at the
+// next call: packing PatchGAN's 8 MB filter took ~5 ms into a fresh buffer, ~1.5
+// into a reused one. Contents are whatever the last call left.
+float* ScratchBuffer(Scratch kind, int64_t n) {
+  struct Kept {
+    float* p = nullptr;
+    int64_t size = 0;
+    ~Kept() { free(p); }
+  };
+  static thread_local Kept kept[kScratchKinds];
+  Kept& k = kept[kind];
+  if (n > k.size) {
+    free(k.p);
+    k.size = (n + 7) / 8 * 8;
+    k.p = static_cast<float*>(aligned_alloc(32, k.size * sizeof(float)));
+  }
+  return k.p;
+}
 
 struct Conv {
   int64_t n, h, w, c, kh, kw, o, s, top, left, oh, ow;
@@ -211,25 +226,26 @@ DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1)
   // blocks of equal size, whole tiles
   const int64_t blocks = (m1 - m0 + kMaxMC - 1) / kMaxMC, mc = ((m1 - m0 + blocks - 1) / blocks + kMR - 1) / kMR * kMR;
   const bool scattered = p.Scattered();
-  Buffer a(mc * kKC), block(scattered ? mc * n : 1);
+  float* a = ScratchBuffer(kPackedA, mc * kKC);
+  float* block = scattered ? ScratchBuffer(kBlock, mc * n) : nullptr;
   for (int64_t mb = m0; mb < m1; mb += mc) {
     const int64_t rows = std::min(mc, m1 - mb);
-    float* out = scattered ? block.p : p.Row(mb);
+    float* out = scattered ? block : p.Row(mb);
     for (int64_t kb = 0; kb < k; kb += kKC) {
       const int64_t kc = std::min(kKC, k - kb);
-      for (int64_t r = 0; r < rows; r++) p.Patch(mb + r, kb, kc, a.p + r * kc);
+      for (int64_t r = 0; r < rows; r++) p.Patch(mb + r, kb, kc, a + r * kc);
       for (int64_t r = 0; r < rows; r += kMR) {
         for (int64_t j = 0; j < slabs; j++) {
           const float* b = packed_b + (j * k + kb) * kNR;
           const int64_t cols = std::min<int64_t>(kNR, n - j * kNR);
           float* c = out + r * n + j * kNR;
-          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, b, c, n, kb > 0);
-          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, b, c, n, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
+          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0);
+          else EdgeTile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
         }
       }
     }
     if (scattered) {
-      for (int64_t r = 0; r < rows; r++) std::memcpy(p.Row(mb + r), block.p + r * n, n * sizeof(float));
+      for (int64_t r = 0; r < rows; r++) std::memcpy(p.Row(mb + r), block + r * n, n * sizeof(float));
     }
   }
 }
@@ -251,29 +267,31 @@ DT_FMA void WideGemm(const P& p, int64_t j0, int64_t j1) {
   }
   // whole tiles of A: a partial tile's rows past m are read (zeros), their sums not stored
   const int64_t tiled = (m + kMR - 1) / kMR * kMR;
-  Buffer a(tiled * std::min(kKC, k)), b(kKC * kNR * kWideSlabs), block(scattered ? m * width : 1);
-  float* out = scattered ? block.p : p.Row(0) + j0 * kNR;
+  float* a = ScratchBuffer(kPackedA, tiled * std::min(kKC, k));
+  float* b = ScratchBuffer(kPackedB, kKC * kNR * kWideSlabs);
+  float* block = scattered ? ScratchBuffer(kBlock, m * width) : nullptr;
+  float* out = scattered ? block : p.Row(0) + j0 * kNR;
   const int64_t ldc = scattered ? width : n;
   for (int64_t kb = 0; kb < k; kb += kKC) {
     const int64_t kc = std::min(kKC, k - kb);
-    for (int64_t r = 0; r < m; r++) p.Patch(r, kb, kc, a.p + r * kc);
-    std::fill(a.p + m * kc, a.p + tiled * kc, 0.0f);
+    for (int64_t r = 0; r < m; r++) p.Patch(r, kb, kc, a + r * kc);
+    std::fill(a + m * kc, a + tiled * kc, 0.0f);
     for (int64_t jc = j0; jc < j1; jc += kWideSlabs) {
       const int64_t jend = std::min(j1, jc + kWideSlabs);
-      p.Slabs(jc, jend, kb, kc, b.p);
+      p.Slabs(jc, jend, kb, kc, b);
       for (int64_t j = jc; j < jend; j++) {
-        const float* bj = b.p + (j - jc) * kc * kNR;
+        const float* bj = b + (j - jc) * kc * kNR;
         const int64_t cols = std::min<int64_t>(kNR, n - j * kNR);
         for (int64_t r = 0; r < m; r += kMR) {
           float* c = out + r * ldc + (j - j0) * kNR;
-          if (r + kMR <= m && cols == kNR) Tile<1, 0>(kc, a.p + r * kc, kc, bj, c, ldc, kb > 0);
-          else EdgeTile<1, 0>(kc, a.p + r * kc, kc, bj, c, ldc, kb > 0, std::min<int64_t>(kMR, m - r), cols);
+          if (r + kMR <= m && cols == kNR) Tile<1, 0>(kc, a + r * kc, kc, bj, c, ldc, kb > 0);
+          else EdgeTile<1, 0>(kc, a + r * kc, kc, bj, c, ldc, kb > 0, std::min<int64_t>(kMR, m - r), cols);
         }
       }
     }
   }
   if (scattered) {
-    for (int64_t r = 0; r < m; r++) std::memcpy(p.Row(r) + j0 * kNR, block.p + r * width, width * sizeof(float));
+    for (int64_t r = 0; r < m; r++) std::memcpy(p.Row(r) + j0 * kNR, block + r * width, width * sizeof(float));
   }
 }
 
@@ -293,11 +311,12 @@ std::vector<int64_t> TapOffsets(const Conv& v) {
 DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float* dw, int64_t t0, int64_t t1) {
   const int64_t k = v.k(), slabs = (v.o + kNR - 1) / kNR, pixels = v.pixels(), per_image = v.oh * v.ow;
   const std::vector<int64_t> off = TapOffsets(v);
-  Buffer b(slabs * kKC * kNR), a(kKC * kMR);
+  float* b = ScratchBuffer(kPackedB, slabs * kKC * kNR);
+  float* a = ScratchBuffer(kPackedA, kKC * kMR);
   std::vector<int64_t> corner(kKC);
   for (int64_t pb = 0; pb < pixels; pb += kKC) {
     const int64_t kc = std::min(kKC, pixels - pb);
-    PackSlabs(dy + pb * v.o, v.o, 0, slabs, 0, kc, b.p);  // this block's dy rows as a filter's slabs
+    PackSlabs(dy + pb * v.o, v.o, 0, slabs, 0, kc, b);  // this block's dy rows as a filter's slabs
     for (int64_t p = 0; p < kc; p++) {
       const int64_t m = pb + p, img = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
       corner[p] = ((img * v.h + oy * v.s) * v.w + ox * v.s) * v.c;
@@ -306,17 +325,17 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
       const int64_t r0 = t * kMR, rows = std::min<int64_t>(kMR, k - r0);
       // 6 columns in one run of channels: a copy of 6 values per pixel, else gathered
       if (rows == kMR && off[r0 + kMR - 1] - off[r0] == kMR - 1) {
-        for (int64_t p = 0; p < kc; p++) std::memcpy(a.p + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
+        for (int64_t p = 0; p < kc; p++) std::memcpy(a + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
       } else {
         for (int64_t p = 0; p < kc; p++) {
-          for (int64_t r = 0; r < kMR; r++) a.p[p * kMR + r] = r < rows ? x[corner[p] + off[r0 + r]] : 0.0f;
+          for (int64_t r = 0; r < kMR; r++) a[p * kMR + r] = r < rows ? x[corner[p] + off[r0 + r]] : 0.0f;
         }
       }
       for (int64_t j = 0; j < slabs; j++) {
         const int64_t cols = std::min<int64_t>(kNR, v.o - j * kNR);
         float* c = dw + r0 * v.o + j * kNR;
-        if (rows == kMR && cols == kNR) Tile<kMR, 1>(kc, a.p, 1, b.p + j * kc * kNR, c, v.o, pb > 0);
-        else EdgeTile<kMR, 1>(kc, a.p, 1, b.p + j * kc * kNR, c, v.o, pb > 0, rows, cols);
+        if (rows == kMR && cols == kNR) Tile<kMR, 1>(kc, a, 1, b + j * kc * kNR, c, v.o, pb > 0);
+        else EdgeTile<kMR, 1>(kc, a, 1, b + j * kc * kNR, c, v.o, pb > 0, rows, cols);
       }
     }
   }
@@ -455,7 +474,7 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
             WideGemm(problem, j0, j1);
           });
         } else {
-          Buffer filter(slabs * v.k() * kNR);
+          float* filter = ScratchBuffer(kPackedFilter, slabs * v.k() * kNR);
           // whole tiles of 6 pixels per part
           const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
           const int parts = ConvParts(flops, tiles);
@@ -464,12 +483,12 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
           pool().Run(pack_parts, [&](int p) {
             int64_t j0, j1;
             Split(slabs, p, pack_parts, &j0, &j1);
-            PackB(problem, filter.p, j0, j1);
+            PackB(problem, filter, j0, j1);
           });
           pool().Run(parts, [&](int p) {
             int64_t t0, t1;
             Split(tiles, p, parts, &t0, &t1);
-            PatchGemm(problem, filter.p, t0 * kMR, std::min(t1 * kMR, v.pixels()));
+            PatchGemm(problem, filter, t0 * kMR, std::min(t1 * kMR, v.pixels()));
           });
         }
       }
@@ -516,12 +535,12 @@ void InputGradByRows(const InputGradConv& g, const std::vector<Phase>& phases, i
     tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
     all_tiles += tiles[i];
   }
-  Buffer filters(std::max<int64_t>(1, at.back()));
+  float* filters = ScratchBuffer(kPackedFilter, std::max<int64_t>(1, at.back()));
   const int parts = ConvParts(flops, all_tiles);
   pool().Run(parts, [&](int p) {
     int64_t j0, j1;
     Split(slabs, p, parts, &j0, &j1);
-    for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters.p + at[i], j0, j1);
+    for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters + at[i], j0, j1);
   });
   pool().Run(parts, [&](int p) {
     for (size_t i = 0; i < phases.size(); i++) {
@@ -529,7 +548,7 @@ void InputGradByRows(const InputGradConv& g, const std::vector<Phase>& phases, i
       Split(tiles[i], p, parts, &t0, &t1);
       const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, phases[i].Pixels());
       if (phases[i].K() > 0) {
-        PatchGemm(phases[i], filters.p + at[i], m0, m1);
+        PatchGemm(phases[i], filters + at[i], m0, m1);
       } else {
         for (int64_t m = m0; m < m1; m++) std::fill_n(phases[i].Row(m), g.c, 0.0f);  // no tap reaches these pixels
       }
