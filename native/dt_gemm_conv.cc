@@ -295,6 +295,51 @@ DT_FMA void WideGemm(const P& p, int64_t j0, int64_t j1) {
   }
 }
 
+// The products of `problems` (each as PatchGemm's P, all with `slabs` slabs of B and
+// `flops` in all) on the cores. Up to kWideRows pixels each: by columns (WideGemm).
+// Otherwise every B is packed whole first, the cores taking slabs (one core took 3-6
+// ms for PatchGAN's 4x4x256x512 filter, a tenth of the conv), then by pixels in whole
+// tiles of 6 (PatchGemm).
+template <typename P>
+void Gemm(const std::vector<P>& problems, int64_t slabs, int64_t flops) {
+  int64_t most_pixels = 0, all_tiles = 0;
+  for (const P& p : problems) most_pixels = std::max(most_pixels, p.Pixels());
+  if (most_pixels <= kWideRows) {
+    const int parts = ConvParts(flops, slabs);
+    pool().Run(parts, [&](int part) {
+      int64_t j0, j1;
+      Split(slabs, part, parts, &j0, &j1);
+      for (const P& p : problems) WideGemm(p, j0, j1);
+    });
+    return;
+  }
+  std::vector<int64_t> at(problems.size() + 1, 0), tiles(problems.size());
+  for (size_t i = 0; i < problems.size(); i++) {
+    at[i + 1] = at[i] + slabs * problems[i].K() * kNR;
+    tiles[i] = (problems[i].Pixels() + kMR - 1) / kMR;
+    all_tiles += tiles[i];
+  }
+  float* packed = ScratchBuffer(kPackedFilter, std::max<int64_t>(1, at.back()));
+  const int parts = ConvParts(flops, all_tiles), pack_parts = static_cast<int>(std::min<int64_t>(parts, slabs));
+  pool().Run(pack_parts, [&](int part) {
+    int64_t j0, j1;
+    Split(slabs, part, pack_parts, &j0, &j1);
+    for (size_t i = 0; i < problems.size(); i++) PackB(problems[i], packed + at[i], j0, j1);
+  });
+  pool().Run(parts, [&](int part) {
+    for (size_t i = 0; i < problems.size(); i++) {
+      int64_t t0, t1;
+      Split(tiles[i], part, parts, &t0, &t1);
+      const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, problems[i].Pixels());
+      if (problems[i].K() > 0) {
+        PatchGemm(problems[i], packed + at[i], m0, m1);
+      } else {
+        for (int64_t m = m0; m < m1; m++) std::fill_n(problems[i].Row(m), problems[i].N(), 0.0f);  // no tap reaches these pixels
+      }
+    }
+  });
+}
+
 // For each patch column k, its input value's offset from the window's corner.
 std::vector<int64_t> TapOffsets(const Conv& v) {
   std::vector<int64_t> off(v.k());
@@ -465,32 +510,7 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
       float* y = Output(ctx, dims, &tensors.out);
       if (y && v.pixels() > 0 && v.o > 0) {
         const ForwardPatches problem{v, static_cast<const float*>(TF_TensorData(in[0])), static_cast<const float*>(TF_TensorData(in[1])), y};
-        const int64_t slabs = (v.o + kNR - 1) / kNR, flops = 2 * v.pixels() * v.k() * v.o;
-        if (v.pixels() <= kWideRows) {
-          const int parts = ConvParts(flops, slabs);
-          pool().Run(parts, [&](int p) {
-            int64_t j0, j1;
-            Split(slabs, p, parts, &j0, &j1);
-            WideGemm(problem, j0, j1);
-          });
-        } else {
-          float* filter = ScratchBuffer(kPackedFilter, slabs * v.k() * kNR);
-          // whole tiles of 6 pixels per part
-          const int64_t tiles = (v.pixels() + kMR - 1) / kMR;
-          const int parts = ConvParts(flops, tiles);
-          // packed by the cores too: one core took 3-6 ms for PatchGAN's 4x4x256x512 filter, a tenth of the conv
-          const int pack_parts = static_cast<int>(std::min<int64_t>(parts, slabs));
-          pool().Run(pack_parts, [&](int p) {
-            int64_t j0, j1;
-            Split(slabs, p, pack_parts, &j0, &j1);
-            PackB(problem, filter, j0, j1);
-          });
-          pool().Run(parts, [&](int p) {
-            int64_t t0, t1;
-            Split(tiles, p, parts, &t0, &t1);
-            PatchGemm(problem, filter, t0 * kMR, std::min(t1 * kMR, v.pixels()));
-          });
-        }
+        Gemm(std::vector<ForwardPatches>{problem}, (v.o + kNR - 1) / kNR, 2 * v.pixels() * v.k() * v.o);
       }
     }
   }
@@ -525,37 +545,6 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   }
 }
 
-// The input gradient's phases with their pixels split over the cores: every
-// sub-filter packed whole first (the cores taking slabs), then PatchGemm.
-void InputGradByRows(const InputGradConv& g, const std::vector<Phase>& phases, int64_t slabs, int64_t flops) {
-  std::vector<int64_t> at(phases.size() + 1, 0), tiles(phases.size());
-  int64_t all_tiles = 0;
-  for (size_t i = 0; i < phases.size(); i++) {
-    at[i + 1] = at[i] + slabs * phases[i].K() * kNR;
-    tiles[i] = (phases[i].Pixels() + kMR - 1) / kMR;
-    all_tiles += tiles[i];
-  }
-  float* filters = ScratchBuffer(kPackedFilter, std::max<int64_t>(1, at.back()));
-  const int parts = ConvParts(flops, all_tiles);
-  pool().Run(parts, [&](int p) {
-    int64_t j0, j1;
-    Split(slabs, p, parts, &j0, &j1);
-    for (size_t i = 0; i < phases.size(); i++) PackB(phases[i], filters + at[i], j0, j1);
-  });
-  pool().Run(parts, [&](int p) {
-    for (size_t i = 0; i < phases.size(); i++) {
-      int64_t t0, t1;
-      Split(tiles[i], p, parts, &t0, &t1);
-      const int64_t m0 = t0 * kMR, m1 = std::min(t1 * kMR, phases[i].Pixels());
-      if (phases[i].K() > 0) {
-        PatchGemm(phases[i], filters + at[i], m0, m1);
-      } else {
-        for (int64_t m = m0; m < m1; m++) std::fill_n(phases[i].Row(m), g.c, 0.0f);  // no tap reaches these pixels
-      }
-    }
-  });
-}
-
 void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<GemmAttrs*>(kernel);
   ConvTensors tensors;
@@ -571,20 +560,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
       if (dx && g.n * g.rows * g.cols * g.c > 0) {
         const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
         const float* w = static_cast<const float*>(TF_TensorData(in[1]));
-        const std::vector<Phase> phases = Phases(g, dy, w, dx);
-        const int64_t slabs = (g.c + kNR - 1) / kNR, flops = 2 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c;
-        int64_t most_pixels = 0;
-        for (const Phase& phase : phases) most_pixels = std::max(most_pixels, phase.Pixels());
-        if (most_pixels <= kWideRows) {
-          const int parts = ConvParts(flops, slabs);
-          pool().Run(parts, [&](int p) {
-            int64_t j0, j1;
-            Split(slabs, p, parts, &j0, &j1);
-            for (const Phase& phase : phases) WideGemm(phase, j0, j1);
-          });
-        } else {
-          InputGradByRows(g, phases, slabs, flops);
-        }
+        Gemm(Phases(g, dy, w, dx), (g.c + kNR - 1) / kNR, 2 * g.n * g.oh * g.ow * g.o * g.kh * g.kw * g.c);
       }
     }
   }

@@ -29,7 +29,6 @@
 namespace dt {
 namespace {
 
-
 struct ConvAttrs {
   int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward
   int32_t rows = 0, cols = 0;                                    // input gradient
