@@ -1,5 +1,5 @@
 // Native TensorFlow kernels for what tfjs-core builds from many small ops or
-// TF runs on one core: instance norm fused with its activation, reflection
+// TF runs on one core: instance and batch norm fused with their activation, reflection
 // padding, and the shifted sum of conv2dFewOutputs, each forward and gradient. Registered
 // through TensorFlow's C kernel API when Node loads this addon (after
 // tfjs-node), then run by name like any TF op. One op instead of 8 kernels
@@ -12,6 +12,9 @@
 //   DtInstanceNormGrad(dy, x, bias, mean, rstd) -> dx, dbias
 //     with z = (v - mean) * rstd and dz = dy * act'(z):
 //     dx = rstd * (dz - mean(dz) - z * mean(dz * z)), dbias = sum of dx over N, H, W
+//   DtBatchNorm(x, scale, offset) -> y = act(z * scale + offset), mean, rstd, unbiased variance:
+//     [1, C] over N, H, W as BatchNorm in train mode, or [N, C] per sample (per_sample)
+//   DtBatchNormGrad(dy, x, scale, offset, mean, rstd) -> dx, dscale, doffset
 //   act(z) = z > 0 ? z : slope * z   (slope 1: none, 0: ReLU, 0.2: LeakyReLU)
 //   DtReflectPad(x: [N,H,W,C]) -> [N,H+2p,W+2p,C], PyTorch's ReflectionPad2d(p)
 //   DtReflectPadGrad(dy) -> dx: each padded value added back onto the one it copies
@@ -43,23 +46,31 @@ bool GetShape(TF_Tensor* t, Shape* s) {
 struct Attrs {
   float slope = 0, eps = 0;
   int32_t size = 0;  // "pad" or "taps"
+  bool per_sample = false;
 };
 
 // Reads the attributes an op declares ("slope", "epsilon", one int named
-// int_attr); a missing one fails the kernel's construction.
-Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char* int_attr) {
+// int_attr, "per_sample"); a missing one fails the kernel's construction.
+Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char* int_attr, bool per_sample = false) {
   auto* a = new Attrs();
   TF_Status* status = TF_NewStatus();
   if (slope) TF_OpKernelConstruction_GetAttrFloat(ctx, "slope", &a->slope, status);
   if (eps && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "epsilon", &a->eps, status);
   if (int_attr && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrInt32(ctx, int_attr, &a->size, status);
+  if (per_sample && TF_GetCode(status) == TF_OK) {
+    TF_Bool value = 0;
+    TF_OpKernelConstruction_GetAttrBool(ctx, "per_sample", &value, status);
+    a->per_sample = value;
+  }
   if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
   TF_DeleteStatus(status);
   return a;
 }
 
-void* CreateNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr); }
-void* CreateNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr); }
+void* CreateInstanceNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr); }
+void* CreateInstanceNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr); }
+void* CreateBatchNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr, true); }
+void* CreateBatchNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr, true); }
 void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "pad"); }
 void* CreateShiftSum(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "taps"); }
 void* CreateNoAttrs(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, nullptr); }
@@ -67,69 +78,84 @@ void* CreateNoAttrs(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false,
 void DeleteKernel(void* a) { delete static_cast<Attrs*>(a); }
 
 
-// Sums over rows [begin, end) of v = x + b per channel: s1 += v, s2 += v * v.
+// The norms below: instance norm with the convolution's bias added before it
+// (kAffine false), or BatchNorm with its scale g and offset o after it (kAffine
+// true, no bias). v = x + b, z = (v - mean) * rstd, u = kAffine ? z * g + o : z,
+// y = act(u). Statistics are per (sample, channel), or per channel over the
+// batch (BatchNorm in train mode, unless per_sample).
+
+// Sums over rows [begin, end) of v per channel: s1 += v, s2 += v * v.
+template <bool kAffine>
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void SumRows(const float* x, const float* b, int64_t begin, int64_t end, int64_t c, double* s1, double* s2) {
   for (int64_t r = begin; r < end; r++) {
     const float* xr = x + r * c;
     for (int64_t ch = 0; ch < c; ch++) {
-      const float v = xr[ch] + b[ch];
+      const float v = kAffine ? xr[ch] : xr[ch] + b[ch];
       s1[ch] += v;
       s2[ch] += static_cast<double>(v) * v;
     }
   }
 }
 
+template <bool kAffine>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void NormaliseRows(const float* x, const float* b, float* y, int64_t begin, int64_t end, int64_t c, const float* mean, const float* rstd,
-                   float slope) {
+void NormaliseRows(const float* x, const float* b, const float* g, const float* o, float* y, int64_t begin, int64_t end, int64_t c,
+                   const float* mean, const float* rstd, float slope) {
   for (int64_t r = begin; r < end; r++) {
     const float* xr = x + r * c;
     float* yr = y + r * c;
     for (int64_t ch = 0; ch < c; ch++) {
-      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
-      yr[ch] = z > 0 ? z : z * slope;
+      const float z = ((kAffine ? xr[ch] : xr[ch] + b[ch]) - mean[ch]) * rstd[ch];
+      const float u = kAffine ? z * g[ch] + o[ch] : z;
+      yr[ch] = u > 0 ? u : u * slope;
     }
   }
 }
 
-// Sums of dz and dz * z over rows, dz = dy * act'(z), z recomputed as the forward made it.
+// Sums of du and du * z over rows, du = dy * act'(u), z and u recomputed as the forward made them.
+template <bool kAffine>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void GradSumRows(const float* dy, const float* x, const float* b, int64_t begin, int64_t end, int64_t c, const float* mean,
-                 const float* rstd, float slope, double* s1, double* s2) {
+void GradSumRows(const float* dy, const float* x, const float* b, const float* g, const float* o, int64_t begin, int64_t end, int64_t c,
+                 const float* mean, const float* rstd, float slope, double* s1, double* s2) {
   for (int64_t r = begin; r < end; r++) {
     const float* dyr = dy + r * c;
     const float* xr = x + r * c;
     for (int64_t ch = 0; ch < c; ch++) {
-      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
-      const float dz = z > 0 ? dyr[ch] : dyr[ch] * slope;
-      s1[ch] += dz;
-      s2[ch] += static_cast<double>(dz) * z;
+      const float z = ((kAffine ? xr[ch] : xr[ch] + b[ch]) - mean[ch]) * rstd[ch];
+      const float u = kAffine ? z * g[ch] + o[ch] : z;
+      const float du = u > 0 ? dyr[ch] : dyr[ch] * slope;
+      s1[ch] += du;
+      s2[ch] += static_cast<double>(du) * z;
     }
   }
 }
 
-// dx over rows, and its sum per channel into db (the bias gradient).
+// dx over rows from dz = du * g (kAffine) or du, and the means mdz, mdzz of dz and dz * z;
+// without kAffine also the sum of dx per channel into db (the bias gradient).
+template <bool kAffine>
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void GradRows(const float* dy, const float* x, const float* b, float* dx, int64_t begin, int64_t end, int64_t c, const float* mean,
-              const float* rstd, float slope, const float* mdz, const float* mdzz, double* db) {
+void GradRows(const float* dy, const float* x, const float* b, const float* g, const float* o, float* dx, int64_t begin, int64_t end,
+              int64_t c, const float* mean, const float* rstd, float slope, const float* mdz, const float* mdzz, double* db) {
   for (int64_t r = begin; r < end; r++) {
     const float* dyr = dy + r * c;
     const float* xr = x + r * c;
     float* dxr = dx + r * c;
     for (int64_t ch = 0; ch < c; ch++) {
-      const float z = (xr[ch] + b[ch] - mean[ch]) * rstd[ch];
-      const float dz = z > 0 ? dyr[ch] : dyr[ch] * slope;
+      const float z = ((kAffine ? xr[ch] : xr[ch] + b[ch]) - mean[ch]) * rstd[ch];
+      const float u = kAffine ? z * g[ch] + o[ch] : z;
+      const float du = u > 0 ? dyr[ch] : dyr[ch] * slope;
+      const float dz = kAffine ? du * g[ch] : du;
       const float d = rstd[ch] * (dz - mdz[ch] - z * mdzz[ch]);
       dxr[ch] = d;
-      db[ch] += d;
+      if (!kAffine) db[ch] += d;
     }
   }
 }
 
 // Runs pass(part, sample, begin, end, acc) over all parts, acc = `width` doubles per (part, sample, channel)
-// zeroed; returns the totals over parts per (sample, channel).
-std::vector<double> Reduce(const Shape& s, int parts, int width,
+// zeroed; returns the totals over parts per (sample, channel), or per channel (summed over samples) where !per_sample.
+std::vector<double> Reduce(const Shape& s, int parts, int width, bool per_sample,
                            const std::function<void(int, int64_t, int64_t, int64_t, double*)>& pass) {
   const int64_t nc = s.n * s.c;
   std::vector<double> acc(parts * width * nc, 0.0);
@@ -138,126 +164,204 @@ std::vector<double> Reduce(const Shape& s, int parts, int width,
     Split(s.hw, p, parts, &begin, &end);
     for (int64_t i = 0; i < s.n; i++) pass(p, i, begin, end, &acc[(p * width) * nc]);
   });
-  std::vector<double> total(width * nc, 0.0);
+  const int64_t groups = per_sample ? s.n : 1;
+  std::vector<double> total(width * groups * s.c, 0.0);
   for (int p = 0; p < parts; p++) {
-    for (int64_t k = 0; k < width * nc; k++) total[k] += acc[p * width * nc + k];
+    for (int w = 0; w < width; w++) {
+      for (int64_t i = 0; i < s.n; i++) {
+        const double* from = &acc[((p * width + w) * s.n + i) * s.c];
+        double* to = &total[(w * groups + (per_sample ? i : 0)) * s.c];
+        for (int64_t ch = 0; ch < s.c; ch++) to[ch] += from[ch];
+      }
+    }
   }
   return total;
 }
 
-bool IsBias(TF_Tensor* b, int64_t c) { return TF_TensorType(b) == TF_FLOAT && TF_NumDims(b) == 1 && TF_Dim(b, 0) == c; }
+// The statistics of sample i: its own, or the batch's.
+inline int64_t StatOffset(const Shape& s, bool per_sample, int64_t i) { return per_sample ? i * s.c : 0; }
 
-void ComputeNorm(void* kernel, TF_OpKernelContext* ctx) {
+// Values per statistic.
+inline int64_t StatCount(const Shape& s, bool per_sample) { return per_sample ? s.hw : s.n * s.hw; }
+
+// y and the statistics mean, rstd and (if var) the unbiased variance, one per (group, channel).
+template <bool kAffine>
+void Normalise(const Shape& s, bool per_sample, float eps, float slope, const float* x, const float* b, const float* g, const float* o,
+               float* y, float* mean, float* rstd, float* var) {
+  const int parts = PartsFor(s.n * s.hw * s.c);
+  const int64_t stats = (per_sample ? s.n : 1) * s.c;
+  const int64_t count = StatCount(s, per_sample);
+  // totals: [sum of v (stats), sum of v^2 (stats)]
+  std::vector<double> t = Reduce(s, parts, 2, per_sample, [&](int, int64_t i, int64_t begin, int64_t end, double* acc) {
+    SumRows<kAffine>(x + i * s.hw * s.c, b, begin, end, s.c, acc + i * s.c, acc + s.n * s.c + i * s.c);
+  });
+  for (int64_t k = 0; k < stats; k++) {
+    const double m = t[k] / count;
+    const double biased = std::max(0.0, t[stats + k] / count - m * m);
+    mean[k] = static_cast<float>(m);
+    rstd[k] = static_cast<float>(1.0 / std::sqrt(biased + eps));
+    if (var) var[k] = static_cast<float>(biased * count / (count - 1));
+  }
+  pool().Run(parts, [&](int p) {
+    int64_t begin, end;
+    Split(s.hw, p, parts, &begin, &end);
+    for (int64_t i = 0; i < s.n; i++) {
+      const int64_t off = i * s.hw * s.c, st = StatOffset(s, per_sample, i);
+      NormaliseRows<kAffine>(x + off, b, g, o, y + off, begin, end, s.c, mean + st, rstd + st, slope);
+    }
+  });
+}
+
+// dx, and db (the bias gradient) without kAffine, or dg and do with it.
+template <bool kAffine>
+void NormaliseGrad(const Shape& s, bool per_sample, float slope, const float* dy, const float* x, const float* b, const float* g,
+                   const float* o, const float* mean, const float* rstd, float* dx, float* db, float* dg, float* doff) {
+  const int parts = PartsFor(s.n * s.hw * s.c);
+  const int64_t groups = per_sample ? s.n : 1, stats = groups * s.c;
+  const int64_t count = StatCount(s, per_sample);
+  // totals: [sum of du (stats), sum of du * z (stats)]
+  std::vector<double> t = Reduce(s, parts, 2, per_sample, [&](int, int64_t i, int64_t begin, int64_t end, double* acc) {
+    const int64_t off = i * s.hw * s.c, st = StatOffset(s, per_sample, i);
+    GradSumRows<kAffine>(dy + off, x + off, b, g, o, begin, end, s.c, mean + st, rstd + st, slope, acc + i * s.c, acc + s.n * s.c + i * s.c);
+  });
+  // dz = du * g: its sums are g times du's
+  std::vector<float> mdz(stats), mdzz(stats);
+  for (int64_t k = 0; k < stats; k++) {
+    const double scale = kAffine ? g[k % s.c] : 1.0;
+    mdz[k] = static_cast<float>(scale * t[k] / count);
+    mdzz[k] = static_cast<float>(scale * t[stats + k] / count);
+  }
+  if (kAffine) {
+    for (int64_t ch = 0; ch < s.c; ch++) {
+      double sum_du = 0, sum_duz = 0;
+      for (int64_t k = 0; k < groups; k++) {
+        sum_du += t[k * s.c + ch];
+        sum_duz += t[stats + k * s.c + ch];
+      }
+      doff[ch] = static_cast<float>(sum_du);
+      dg[ch] = static_cast<float>(sum_duz);
+    }
+  }
+  // the sums of dx per channel: the bias gradient
+  std::vector<double> sums = Reduce(s, parts, 1, false, [&](int, int64_t i, int64_t begin, int64_t end, double* acc) {
+    const int64_t off = i * s.hw * s.c, st = StatOffset(s, per_sample, i);
+    GradRows<kAffine>(dy + off, x + off, b, g, o, dx + off, begin, end, s.c, mean + st, rstd + st, slope, &mdz[st], &mdzz[st], acc + i * s.c);
+  });
+  if (!kAffine) {
+    for (int64_t ch = 0; ch < s.c; ch++) db[ch] = static_cast<float>(sums[ch]);
+  }
+}
+
+bool IsVector(TF_Tensor* b, int64_t c) { return TF_TensorType(b) == TF_FLOAT && TF_NumDims(b) == 1 && TF_Dim(b, 0) == c; }
+
+const float* Floats(TF_Tensor* t) { return static_cast<const float*>(TF_TensorData(t)); }
+
+// Gets inputs 0..n-1 into inputs; false after failing the kernel.
+bool GetInputs(TF_OpKernelContext* ctx, TF_Tensor** inputs, int n, TF_Status* status) {
+  for (int i = 0; i < n && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, i, &inputs[i], status);
+  if (TF_GetCode(status) == TF_OK) return true;
+  TF_OpKernelContext_Failure(ctx, status);
+  return false;
+}
+
+// Allocates output k with dims[k], for each k; false after failing the kernel.
+bool AllocateOutputs(TF_OpKernelContext* ctx, TF_Tensor** outputs, const std::vector<std::vector<int64_t>>& dims, TF_Status* status) {
+  for (size_t k = 0; k < dims.size() && TF_GetCode(status) == TF_OK; k++) {
+    int64_t count = 1;
+    for (int64_t d : dims[k]) count *= d;
+    outputs[k] = TF_AllocateOutput(ctx, static_cast<int>(k), TF_FLOAT, dims[k].data(), static_cast<int>(dims[k].size()), count * sizeof(float), status);
+  }
+  if (TF_GetCode(status) == TF_OK) return true;
+  TF_OpKernelContext_Failure(ctx, status);
+  return false;
+}
+
+std::vector<int64_t> Dims4(TF_Tensor* t) { return {TF_Dim(t, 0), TF_Dim(t, 1), TF_Dim(t, 2), TF_Dim(t, 3)}; }
+
+template <size_t N>
+void DeleteAll(TF_Tensor* (&tensors)[N]) {
+  for (TF_Tensor* t : tensors) TF_DeleteTensor(t);
+}
+
+// DtInstanceNorm(x, bias) -> y, mean [N, C], rstd [N, C]
+void ComputeInstanceNorm(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
   TF_Status* status = TF_NewStatus();
-  TF_Tensor* x = nullptr;
-  TF_Tensor* bias = nullptr;
-  TF_GetInput(ctx, 0, &x, status);
-  if (TF_GetCode(status) == TF_OK) TF_GetInput(ctx, 1, &bias, status);
+  TF_Tensor* in[2] = {};
+  TF_Tensor* out[3] = {};
   Shape s;
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (!GetShape(x, &s) || s.hw < 1 || !IsBias(bias, s.c)) {
+  if (!GetInputs(ctx, in, 2, status)) {
+  } else if (!GetShape(in[0], &s) || s.hw < 1 || !IsVector(in[1], s.c)) {
     Fail(ctx, "DtInstanceNorm takes a float32 [N, H, W, C] tensor and a bias of C values");
-  } else {
-    const int64_t dims[4] = {TF_Dim(x, 0), TF_Dim(x, 1), TF_Dim(x, 2), TF_Dim(x, 3)};
-    const int64_t stat_dims[2] = {s.n, s.c};
-    const int64_t count = s.n * s.hw * s.c;
-    TF_Tensor* y = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
-    TF_Tensor* mean = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 1, TF_FLOAT, stat_dims, 2, s.n * s.c * sizeof(float), status) : nullptr;
-    TF_Tensor* rstd = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 2, TF_FLOAT, stat_dims, 2, s.n * s.c * sizeof(float), status) : nullptr;
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* xd = static_cast<const float*>(TF_TensorData(x));
-      const float* bd = static_cast<const float*>(TF_TensorData(bias));
-      float* yd = static_cast<float*>(TF_TensorData(y));
-      float* md = static_cast<float*>(TF_TensorData(mean));
-      float* rd = static_cast<float*>(TF_TensorData(rstd));
-      const int parts = PartsFor(count);
-      const int64_t nc = s.n * s.c;
-      // totals: [sum of v (N*C), sum of v^2 (N*C)]
-      std::vector<double> t = Reduce(s, parts, 2, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
-        SumRows(xd + i * s.hw * s.c, bd, b, e, s.c, acc + i * s.c, acc + nc + i * s.c);
-      });
-      for (int64_t k = 0; k < nc; k++) {
-        const double m = t[k] / s.hw;
-        const double var = std::max(0.0, t[nc + k] / s.hw - m * m);
-        md[k] = static_cast<float>(m);
-        rd[k] = static_cast<float>(1.0 / std::sqrt(var + a.eps));
-      }
-      pool().Run(parts, [&](int p) {
-        int64_t b, e;
-        Split(s.hw, p, parts, &b, &e);
-        for (int64_t i = 0; i < s.n; i++) {
-          const int64_t off = i * s.hw * s.c;
-          NormaliseRows(xd + off, bd, yd + off, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope);
-        }
-      });
-    }
-    TF_DeleteTensor(y);
-    TF_DeleteTensor(mean);
-    TF_DeleteTensor(rstd);
+  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.n, s.c}, {s.n, s.c}}, status)) {
+    Normalise<false>(s, true, a.eps, a.slope, Floats(in[0]), Floats(in[1]), nullptr, nullptr, static_cast<float*>(TF_TensorData(out[0])),
+                     static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), nullptr);
   }
-  TF_DeleteTensor(x);
-  TF_DeleteTensor(bias);
+  DeleteAll(in);
+  DeleteAll(out);
   TF_DeleteStatus(status);
 }
 
-void ComputeNormGrad(void* kernel, TF_OpKernelContext* ctx) {
+// DtInstanceNormGrad(dy, x, bias, mean, rstd) -> dx, dbias
+void ComputeInstanceNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
   TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
-  for (int i = 0; i < 5 && TF_GetCode(status) == TF_OK; i++) TF_GetInput(ctx, i, &in[i], status);
+  TF_Tensor* in[5] = {};
+  TF_Tensor* out[2] = {};
   Shape s, sx;
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsBias(in[2], s.c) ||
+  if (!GetInputs(ctx, in, 5, status)) {
+  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
              TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
     Fail(ctx, "DtInstanceNormGrad takes dy and x of one float32 [N, H, W, C] shape, a bias of C values, mean and rstd of N * C values");
-  } else {
-    const int64_t dims[4] = {TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3)};
-    const int64_t bias_dims[1] = {s.c};
-    const int64_t count = s.n * s.hw * s.c;
-    TF_Tensor* dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, count * sizeof(float), status);
-    TF_Tensor* db = TF_GetCode(status) == TF_OK ? TF_AllocateOutput(ctx, 1, TF_FLOAT, bias_dims, 1, s.c * sizeof(float), status) : nullptr;
-    if (TF_GetCode(status) != TF_OK) {
-      TF_OpKernelContext_Failure(ctx, status);
-    } else {
-      const float* dyd = static_cast<const float*>(TF_TensorData(in[0]));
-      const float* xd = static_cast<const float*>(TF_TensorData(in[1]));
-      const float* bd = static_cast<const float*>(TF_TensorData(in[2]));
-      const float* md = static_cast<const float*>(TF_TensorData(in[3]));
-      const float* rd = static_cast<const float*>(TF_TensorData(in[4]));
-      float* dxd = static_cast<float*>(TF_TensorData(dx));
-      const int parts = PartsFor(count);
-      const int64_t nc = s.n * s.c;
-      std::vector<double> t = Reduce(s, parts, 2, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
-        const int64_t off = i * s.hw * s.c;
-        GradSumRows(dyd + off, xd + off, bd, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope, acc + i * s.c, acc + nc + i * s.c);
-      });
-      std::vector<float> mdz(nc), mdzz(nc);
-      for (int64_t k = 0; k < nc; k++) {
-        mdz[k] = static_cast<float>(t[k] / s.hw);
-        mdzz[k] = static_cast<float>(t[nc + k] / s.hw);
-      }
-      // per (sample, channel) sums of dx; summed over samples below for the bias
-      std::vector<double> sums = Reduce(s, parts, 1, [&](int, int64_t i, int64_t b, int64_t e, double* acc) {
-        const int64_t off = i * s.hw * s.c;
-        GradRows(dyd + off, xd + off, bd, dxd + off, b, e, s.c, md + i * s.c, rd + i * s.c, a.slope, &mdz[i * s.c], &mdzz[i * s.c],
-                 acc + i * s.c);
-      });
-      float* dbd = static_cast<float*>(TF_TensorData(db));
-      for (int64_t ch = 0; ch < s.c; ch++) {
-        double total = 0;
-        for (int64_t i = 0; i < s.n; i++) total += sums[i * s.c + ch];
-        dbd[ch] = static_cast<float>(total);
-      }
-    }
-    TF_DeleteTensor(dx);
-    TF_DeleteTensor(db);
+  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}}, status)) {
+    NormaliseGrad<false>(s, true, a.slope, Floats(in[0]), Floats(in[1]), Floats(in[2]), nullptr, nullptr, Floats(in[3]), Floats(in[4]),
+                         static_cast<float*>(TF_TensorData(out[0])), static_cast<float*>(TF_TensorData(out[1])), nullptr, nullptr);
   }
-  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  DeleteAll(in);
+  DeleteAll(out);
+  TF_DeleteStatus(status);
+}
+
+// DtBatchNorm(x, scale, offset) -> y, mean, rstd, unbiased variance: [1, C], or [N, C] per_sample
+void ComputeBatchNorm(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& a = *static_cast<Attrs*>(kernel);
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in[3] = {};
+  TF_Tensor* out[4] = {};
+  Shape s;
+  if (!GetInputs(ctx, in, 3, status)) {
+  } else if (!GetShape(in[0], &s) || !IsVector(in[1], s.c) || !IsVector(in[2], s.c)) {
+    Fail(ctx, "DtBatchNorm takes a float32 [N, H, W, C] tensor, a scale and an offset of C values");
+  } else if (StatCount(s, a.per_sample) < 2) {
+    Fail(ctx, "DtBatchNorm needs more than 1 value per channel");
+  } else if (const int64_t groups = a.per_sample ? s.n : 1; AllocateOutputs(ctx, out, {Dims4(in[0]), {groups, s.c}, {groups, s.c}, {groups, s.c}}, status)) {
+    Normalise<true>(s, a.per_sample, a.eps, a.slope, Floats(in[0]), nullptr, Floats(in[1]), Floats(in[2]), static_cast<float*>(TF_TensorData(out[0])),
+                    static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), static_cast<float*>(TF_TensorData(out[3])));
+  }
+  DeleteAll(in);
+  DeleteAll(out);
+  TF_DeleteStatus(status);
+}
+
+// DtBatchNormGrad(dy, x, scale, offset, mean, rstd) -> dx, dscale, doffset
+void ComputeBatchNormGrad(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& a = *static_cast<Attrs*>(kernel);
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in[6] = {};
+  TF_Tensor* out[3] = {};
+  Shape s, sx;
+  if (!GetInputs(ctx, in, 6, status)) {
+  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
+             !IsVector(in[3], s.c) || TF_TensorElementCount(in[4]) != (a.per_sample ? s.n : 1) * s.c ||
+             TF_TensorElementCount(in[5]) != (a.per_sample ? s.n : 1) * s.c) {
+    Fail(ctx, "DtBatchNormGrad takes dy and x of one float32 [N, H, W, C] shape, a scale and an offset of C values, and DtBatchNorm's mean and rstd");
+  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}, {s.c}}, status)) {
+    NormaliseGrad<true>(s, a.per_sample, a.slope, Floats(in[0]), Floats(in[1]), nullptr, Floats(in[2]), Floats(in[3]), Floats(in[4]),
+                        Floats(in[5]), static_cast<float*>(TF_TensorData(out[0])), nullptr, static_cast<float*>(TF_TensorData(out[1])),
+                        static_cast<float*>(TF_TensorData(out[2])));
+  }
+  DeleteAll(in);
+  DeleteAll(out);
   TF_DeleteStatus(status);
 }
 
@@ -470,10 +574,19 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
 
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   const char* error = dt::Register("DtInstanceNorm", {"x: float", "bias: float"}, {"y: float", "mean: float", "rstd: float"},
-                               {"slope: float", "epsilon: float"}, CreateNorm, ComputeNorm, DeleteKernel);
+                               {"slope: float", "epsilon: float"}, CreateInstanceNorm, ComputeInstanceNorm, DeleteKernel);
   if (!error) {
     error = dt::Register("DtInstanceNormGrad", {"dy: float", "x: float", "bias: float", "mean: float", "rstd: float"}, {"dx: float", "dbias: float"},
-                     {"slope: float"}, CreateNormGrad, ComputeNormGrad, DeleteKernel);
+                     {"slope: float"}, CreateInstanceNormGrad, ComputeInstanceNormGrad, DeleteKernel);
+  }
+  if (!error) {
+    error = dt::Register("DtBatchNorm", {"x: float", "scale: float", "offset: float"}, {"y: float", "mean: float", "rstd: float", "variance: float"},
+                     {"slope: float", "epsilon: float", "per_sample: bool"}, CreateBatchNorm, ComputeBatchNorm, DeleteKernel);
+  }
+  if (!error) {
+    error = dt::Register("DtBatchNormGrad", {"dy: float", "x: float", "scale: float", "offset: float", "mean: float", "rstd: float"},
+                     {"dx: float", "dscale: float", "doffset: float"}, {"slope: float", "per_sample: bool"}, CreateBatchNormGrad,
+                     ComputeBatchNormGrad, DeleteKernel);
   }
   if (!error) error = dt::Register("DtReflectPad", {"x: float"}, {"y: float"}, {"pad: int"}, CreatePad, ComputePad, DeleteKernel);
   if (!error) error = dt::Register("DtReflectPadGrad", {"dy: float"}, {"dx: float"}, {"pad: int"}, CreatePad, ComputePadGrad, DeleteKernel);

@@ -63,22 +63,22 @@ export function convTransposeAt(params: Params, key: string, x: tf.Tensor4D, opt
 /**
  * The norm layer at `key` (InstanceNorm2d, BatchNorm2d with keys under `key`,
  * or Identity), then the activation z > 0 ? z : slope·z (1: none, 0: ReLU,
- * 0.2: LeakyReLU), fused with instance norm where the native kernels run.
+ * 0.2: LeakyReLU), fused with the norm where the native kernels run.
  */
 export function normAt(params: Params, key: string, x: tf.Tensor4D, norm: NormKind, mode: ForwardMode, slope = 1): tf.Tensor4D {
   if (norm === 'instance') return instanceNormAct(x, slope);
-  return activate(norm === 'none' ? x : batchNormAt(params, key, x, mode), slope);
+  return norm === 'none' ? activate(x, slope) : batchNormAt(params, key, x, mode, slope);
 }
 
-function batchNormAt(params: Params, key: string, x: tf.Tensor4D, mode: ForwardMode): tf.Tensor4D {
+function batchNormAt(params: Params, key: string, x: tf.Tensor4D, mode: ForwardMode, slope: number): tf.Tensor4D {
   const runningMean = param(params, `${key}.running_mean`);
   const runningVar = param(params, `${key}.running_var`);
   const p = { weight: param(params, `${key}.weight`) as tf.Tensor1D, bias: param(params, `${key}.bias`) as tf.Tensor1D, runningMean: runningMean as tf.Tensor1D, runningVar: runningVar as tf.Tensor1D };
   if (mode.training && mode.perSample && x.shape[0] > 1) {
     if (mode.updateStats) throw new Error('per-sample BatchNorm statistics are for inference; they update no running statistics');
-    return perSampleBatchNorm(x, p);
+    return perSampleBatchNorm(x, p, slope);
   }
-  const r = batchNorm(x, p, mode.training, mode.training && mode.updateStats === true);
+  const r = batchNorm(x, p, mode.training, mode.training && mode.updateStats === true, slope);
   if (mode.training && mode.updateStats && r.runningMean && r.runningVar) {
     runningMean.assign(r.runningMean);
     runningVar.assign(r.runningVar);

@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
 import { FILTER_GRADS, INPUT_GRADS, chooseFilterGrad, chooseInputGrad, conv2d, convTranspose2d, hasNativeFilterGrad } from '../../server/models/layers/conv';
 import { fastest } from '../../server/models/layers/fastest';
-import { dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, gemmConvs, hasDtKernels, hasOneDnn, setPoolSpin, splitConvs, splitFilterGrad, splitInputGrad, winogradConv2d } from '../../server/models/layers/nativeKernels';
-import { batchNorm, instanceNorm, instanceNormAct } from '../../server/models/layers/norm';
+import { dtBatchNorm, dtBatchNormGrad, dtInstanceNorm, dtKernelsStatus, dtReflectPad, dtRotateFilter, dtShiftSum, gemmConvs, hasDtKernels, hasOneDnn, setPoolSpin, splitConvs, splitFilterGrad, splitInputGrad, winogradConv2d } from '../../server/models/layers/nativeKernels';
+import { batchNorm, instanceNorm, instanceNormAct, perSampleBatchNorm } from '../../server/models/layers/norm';
 import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
 import { reflectPad } from '../../server/models/layers/reflectPad';
@@ -134,14 +134,18 @@ describe('gradients against finite differences', () => {
     }
   });
 
-  test('batch norm in train mode: input, weight and bias', async (t) => {
+  test('batch norm in train mode with its activation: input, weight and bias', async (t) => {
+    const act = (v: T64, slope: number): T64 => ({ shape: v.shape, data: v.data.map((z) => (z > 0 ? z : slope * z)) });
     for (const name of backends) {
       await useBackend(name);
-      const inputs = [randomT64([2, 3, 4, 3], 70), randomT64([3], 71), randomT64([3], 72)];
-      const op = ([x, w, b]: tf.Tensor[]) =>
-        tf.tidy(() => batchNorm(x as tf.Tensor4D, { weight: w as tf.Tensor1D, bias: b as tf.Tensor1D, runningMean: tf.zeros([3]), runningVar: tf.ones([3]) }, true).y);
-      const err = checkGrads(`${name} batchNorm`, op, ([x, w, b]) => batchNormTrainRef(x, w, b), inputs);
-      t.diagnostic(`${name}: batch norm relative gradient error ${err.toExponential(2)}`);
+      let worst = 0;
+      for (const slope of [1, 0, 0.2]) {
+        const inputs = [randomT64([2, 3, 4, 3], 70), randomT64([3], 71), randomT64([3], 72)];
+        const op = ([x, w, b]: tf.Tensor[]) =>
+          tf.tidy(() => batchNorm(x as tf.Tensor4D, { weight: w as tf.Tensor1D, bias: b as tf.Tensor1D, runningMean: tf.zeros([3]), runningVar: tf.ones([3]) }, true, true, slope).y);
+        worst = Math.max(worst, checkGrads(`${name} batchNorm ${slope}`, op, ([x, w, b]) => act(batchNormTrainRef(x, w, b), slope), inputs));
+      }
+      t.diagnostic(`${name}: batch norm + activation relative gradient error ${worst.toExponential(2)}`);
     }
   });
 });
@@ -215,11 +219,15 @@ describe('native kernels (native/dt_kernels.cc)', () => {
       assert.throws(() => winogradConv2d(tf.zeros([1, 4, 4, 2]), tf.zeros([4, 4, 2, 2]), [0, 0, 0, 0]), /DtWinogradFilter takes a float32 \[3, 3, C, O\] filter/);
       assert.throws(() => winogradConv2d(tf.zeros([1, 2, 4, 2]), tf.zeros([3, 3, 2, 2]), [0, 0, 0, 0]), /DtWinogradInput takes a float32 \[N, H, W, C\] tensor whose padded sides are at least 3/);
       assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
+      assert.throws(() => dtBatchNorm(tf.zeros([1, 4, 4, 3]), tf.ones([3]), tf.zeros([2]), 0, 1e-5, false), /DtBatchNorm takes a float32 \[N, H, W, C\] tensor, a scale and an offset of C values/);
+      assert.throws(() => dtBatchNorm(tf.zeros([2, 1, 1, 3]), tf.ones([3]), tf.zeros([3]), 0, 1e-5, true), /DtBatchNorm needs more than 1 value per channel/);
+      const [dy, x, mean, rstd] = [tf.zeros([2, 4, 4, 3]) as tf.Tensor4D, tf.zeros([2, 4, 4, 3]) as tf.Tensor4D, tf.zeros([1, 3]) as tf.Tensor2D, tf.ones([1, 3]) as tf.Tensor2D];
+      assert.throws(() => dtBatchNormGrad(dy, x, tf.ones([3]), tf.zeros([3]), mean, rstd, 0, true), /DtBatchNormGrad takes .* and DtBatchNorm's mean and rstd/);
     });
     assert.equal(tf.memory().numTensors, before);
   });
 
-  test('split across threads, they equal the portable ops: instance norm (+ bias, activation), reflection padding, the few-channel conv\'s shifted sum; values and gradients', async (t) => {
+  test('split across threads, they equal the portable ops: instance norm (+ bias, activation), batch norm (+ activation, per batch or sample), reflection padding, the few-channel conv\'s shifted sum; values and gradients', async (t) => {
     if (!backends.includes('tensorflow')) return;
     await useBackend('tensorflow');
     const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0]);
@@ -239,6 +247,25 @@ describe('native kernels (native/dt_kernels.cc)', () => {
         const errs = [maxRel(instanceNormAct(x, slope, b), activate(instanceNorm(tf.add(x, b)), slope)), maxRel(gx, px), dbErr];
         assert.ok(errs.every((e) => e < 1e-5), `instance norm ${shape.join('x')} slope ${slope}: errors ${errs}`);
         worst = Math.max(worst, errs[0], errs[1]);
+      });
+    }
+    // Batch norm with its statistics over the batch or per sample, scale, offset and activation against moments() and tfjs's gradients.
+    for (const [shape, slope, perSample] of [[[2, 64, 64, 32], 0.2, false], [[2, 64, 64, 32], 0, true], [[1, 3, 5, 7], 1, false]] as [number[], number, boolean][]) {
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 11), 3), 1.5) as tf.Tensor4D;
+        const [w, b] = [tf.randomNormal([shape[3]], 1, 0.5, 'float32', 12) as tf.Tensor1D, tf.randomNormal([shape[3]], 0, 1, 'float32', 13) as tf.Tensor1D];
+        const probe = tf.randomNormal(shape, 0, 1, 'float32', 14);
+        const p = (wv: tf.Tensor1D, bv: tf.Tensor1D) => ({ weight: wv, bias: bv, runningMean: tf.zeros([shape[3]]) as tf.Tensor1D, runningVar: tf.ones([shape[3]]) as tf.Tensor1D });
+        const nativeY = (v: tf.Tensor4D, wv: tf.Tensor1D, bv: tf.Tensor1D) => (perSample ? perSampleBatchNorm(v, p(wv, bv), slope) : batchNorm(v, p(wv, bv), true, false, slope).y);
+        const portableY = (v: tf.Tensor4D, wv: tf.Tensor1D, bv: tf.Tensor1D) => {
+          const { mean, variance } = tf.moments(v, perSample ? [1, 2] : [0, 1, 2], true);
+          return activate(tf.add(tf.mul(tf.mul(tf.sub(v, mean), tf.rsqrt(tf.add(variance, 1e-5))), wv), bv) as tf.Tensor4D, slope);
+        };
+        const grads = (f: typeof nativeY) => tf.grads(((v: tf.Tensor4D, wv: tf.Tensor1D, bv: tf.Tensor1D) => tf.sum(tf.mul(f(v, wv, bv), probe))) as (...a: tf.Tensor[]) => tf.Tensor)([x, w, b]);
+        const [g, pg] = [grads(nativeY), grads(portableY)];
+        const errs = [maxRel(nativeY(x, w, b), portableY(x, w, b)), ...g.map((gi, i) => maxRel(gi, pg[i]))];
+        assert.ok(errs.every((e) => e < 1e-5), `batch norm ${shape.join('x')} slope ${slope} per sample ${perSample}: value, dx, dscale, doffset errors ${errs}`);
+        worst = Math.max(worst, ...errs);
       });
     }
     // Reflection as a gather (tfjs differentiates gather exactly) against the native pad and its gradient.

@@ -4,8 +4,8 @@
 // LeakyReluGrad (1 op instead of greater, multiply and select),
 // ExtractImagePatches (im2col, for convolution gradients on small maps) and
 // the fused batch norm and its gradient (1 op each instead of ~8 element-wise
-// kernels), oneDNN's convolution gradients, and our own instance norm with its
-// activation (native/dt_kernels.cc). Registered for the 'tensorflow' backend
+// kernels), oneDNN's convolution gradients, and our own instance and batch
+// norms with their activation (native/dt_kernels.cc). Registered for the 'tensorflow' backend
 // only; callers check hasKernel() / hasDtKernels() and use portable ops
 // elsewhere (wasm, cpu).
 import * as tf from '@tensorflow/tfjs-core';
@@ -236,6 +236,41 @@ export function dtInstanceNorm(x: tf.Tensor4D, bias: tf.Tensor1D, slope: number,
 /** [dx, dbias] of dtInstanceNorm for dy, from its inputs and statistics. */
 export function dtInstanceNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, bias: tf.Tensor1D, mean: tf.Tensor2D, rstd: tf.Tensor2D, slope: number): [tf.Tensor4D, tf.Tensor1D] {
   return tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, x, bias, mean, rstd }, { slope }) as [tf.Tensor4D, tf.Tensor1D];
+}
+
+const BATCH_NORM = 'DT_BatchNorm';
+const BATCH_NORM_GRAD = 'DT_BatchNormGrad';
+
+registerNative<{ slope: number; eps: number; perSample: boolean }>(BATCH_NORM, (nb, { x, scale, offset }, { slope, eps, perSample }) => {
+  const b = nb.binding;
+  return nb.executeMultipleOutputs('DtBatchNorm', [
+    { name: 'slope', type: b.TF_ATTR_FLOAT, value: slope },
+    { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+    { name: 'per_sample', type: b.TF_ATTR_BOOL, value: perSample },
+  ], [x, scale, offset], 4);
+});
+
+registerNative<{ slope: number; perSample: boolean }>(BATCH_NORM_GRAD, (nb, { dy, x, scale, offset, mean, rstd }, { slope, perSample }) => {
+  const b = nb.binding;
+  return nb.executeMultipleOutputs('DtBatchNormGrad', [
+    { name: 'slope', type: b.TF_ATTR_FLOAT, value: slope },
+    { name: 'per_sample', type: b.TF_ATTR_BOOL, value: perSample },
+  ], [dy, x, scale, offset, mean, rstd], 3);
+});
+
+/**
+ * act((x - mean) · rstd · scale + offset), act as dtInstanceNorm's, with the
+ * statistics per channel over the batch (train-mode BatchNorm) or per sample
+ * and channel (perSample); also mean, rstd and the unbiased variance, [1, C] or
+ * [N, C]. Callers check hasDtKernels().
+ */
+export function dtBatchNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, slope: number, eps: number, perSample: boolean): [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return tf.engine().runKernel(BATCH_NORM, { x, scale, offset }, { slope, eps, perSample }) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+}
+
+/** [dx, dscale, doffset] of dtBatchNorm for dy, from its inputs and statistics. */
+export function dtBatchNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, mean: tf.Tensor2D, rstd: tf.Tensor2D, slope: number, perSample: boolean): [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] {
+  return tf.engine().runKernel(BATCH_NORM_GRAD, { dy, x, scale, offset, mean, rstd }, { slope, perSample }) as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
 }
 
 const ROTATE_FILTER = 'DT_RotateFilter';

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { FUSED_NORM, FUSED_NORM_GRAD, dtInstanceNorm, dtInstanceNormGrad, hasDtKernels, hasKernel } from './nativeKernels';
+import { FUSED_NORM, FUSED_NORM_GRAD, dtBatchNorm, dtBatchNormGrad, dtInstanceNorm, dtInstanceNormGrad, hasDtKernels, hasKernel } from './nativeKernels';
 import { activate } from './relu';
 
 export const NORM_EPS = 1e-5;
@@ -19,7 +19,7 @@ interface FusedResult {
 
 /**
  * Per-channel normalisation over N, H, W with TF's fused batch norm, forward
- * and gradient one op each (tfjs-node only): pix2pix at 256 px 0.85-0.98 ->
+ * and gradient one op each (tfjs-node without native/dt_kernels.cc): pix2pix at 256 px 0.85-0.98 ->
  * 0.72-0.76 s/it, unet_256 translation 7.8 -> 9.7 images/s. Instance norm keeps
  * its closed form below: with Eigen's fused op it was no faster, with oneDNN's
  * ~3% faster at 128 px but further from the CycleGAN fixtures (README). The
@@ -43,6 +43,37 @@ function fusedNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D): Fus
   });
   const y = op(x, scale, offset) as tf.Tensor4D;
   return { y, mean: stats.mean!, variance: stats.variance! };
+}
+
+/**
+ * act(BatchNorm(x)) in train mode, act(z) = z > 0 ? z : slope·z, with
+ * native/dt_kernels.cc: one op forward and one backward on all cores. Against
+ * TF's fused op (oneDNN, one core for small maps) at 1x64x64x128: forward with
+ * the running statistics 4.0 -> 0.6 ms, forward and gradient 8.6 -> 4.4 ms;
+ * a pix2pix step 1328 -> 1313 ms (bench/ab.ts, 10 pairs). With `stats`, also
+ * the batch mean and unbiased variance, [C], kept for the caller to dispose.
+ * perSample: statistics per sample and channel (perSampleBatchNorm).
+ */
+function dtBatchNormAct(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, slope: number, perSample: boolean, stats: boolean): Partial<FusedResult> & { y: tf.Tensor4D } {
+  const kept: Partial<FusedResult> = {};
+  const op = tf.customGrad((...args) => {
+    const [x4, s, o, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, rstd, variance] = dtBatchNorm(x4, s, o, slope, NORM_EPS, perSample);
+    if (stats) {
+      kept.mean = tf.keep(tf.reshape(mean, [-1])) as tf.Tensor1D;
+      kept.variance = tf.keep(tf.reshape(variance, [-1])) as tf.Tensor1D;
+    }
+    save([x4, s, o, mean, rstd]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [xs, ss, os, ms, rs] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
+        return dtBatchNormGrad(dy as tf.Tensor4D, xs, ss, os, ms, rs, slope, perSample);
+      },
+    };
+  });
+  const y = op(x, scale, offset) as tf.Tensor4D;
+  return { ...kept, y };
 }
 
 /**
@@ -117,13 +148,14 @@ export interface BatchNormResult {
 }
 
 /**
- * Train mode normalises with the batch statistics; eval mode with the running
- * ones. `runningStats`: also compute the running statistics PyTorch would store
- * (the trainer's forward; inference skips these ~6 small kernels per layer).
+ * act(BatchNorm(x)), act as instanceNormAct's. Train mode normalises with the
+ * batch statistics; eval mode with the running ones. `runningStats`: also
+ * compute the running statistics PyTorch would store (the trainer's forward;
+ * inference skips these ~6 small kernels per layer).
  */
-export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean, runningStats = training): BatchNormResult {
+export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean, runningStats = training, slope = 1): BatchNormResult {
   if (!training) {
-    return { y: tf.batchNorm(x, p.runningMean, p.runningVar, p.bias, p.weight, NORM_EPS) };
+    return { y: activate(tf.batchNorm(x, p.runningMean, p.runningVar, p.bias, p.weight, NORM_EPS), slope) };
   }
   const n = x.shape[0] * x.shape[1] * x.shape[2];
   checkValuesPerChannel(n, x);
@@ -136,15 +168,22 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
           runningMean: tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)) as tf.Tensor1D,
           runningVar: tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiasedVar, BN_MOMENTUM)) as tf.Tensor1D,
         };
+  if (hasDtKernels()) {
+    const { y, mean, variance } = dtBatchNormAct(x, p.weight, p.bias, slope, false, runningStats);
+    if (!mean || !variance) return { y };
+    const r = withRunning(y, mean, variance);
+    tf.dispose([mean, variance]);
+    return r;
+  }
   if (hasKernel(FUSED_NORM)) {
     const f = fusedNorm(x, p.weight, p.bias);
-    const r = withRunning(f.y, f.mean, f.variance);
+    const r = withRunning(activate(f.y, slope), f.mean, f.variance);
     tf.dispose([f.mean, f.variance]);
     return r;
   }
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))), p.weight), p.bias) as tf.Tensor4D;
-  return withRunning(y, mean, tf.mul(variance, n / (n - 1)));
+  return withRunning(activate(y, slope), mean, tf.mul(variance, n / (n - 1)));
 }
 
 /**
@@ -154,7 +193,8 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
  * batch instead of split, a fused norm per image and concat (unet_256, 8
  * images: 13 norm ops instead of 104; the generator 425-435 -> 396-416 ms).
  */
-export function perSampleBatchNorm(x: tf.Tensor4D, p: BatchNormParams): tf.Tensor4D {
+export function perSampleBatchNorm(x: tf.Tensor4D, p: BatchNormParams, slope = 1): tf.Tensor4D {
   checkValuesPerChannel(x.shape[1] * x.shape[2], x);
-  return tf.add(tf.mul(instanceNormAct(x, 1), p.weight), p.bias) as tf.Tensor4D;
+  if (hasDtKernels()) return dtBatchNormAct(x, p.weight, p.bias, slope, true, false).y;
+  return activate(tf.add(tf.mul(instanceNormAct(x, 1), p.weight), p.bias) as tf.Tensor4D, slope);
 }
