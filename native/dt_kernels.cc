@@ -12,8 +12,9 @@
 //   DtInstanceNormGrad(dy, x, bias, mean, rstd) -> dx, dbias
 //     with z = (v - mean) * rstd and dz = dy * act'(z):
 //     dx = rstd * (dz - mean(dz) - z * mean(dz * z)), dbias = sum of dx over N, H, W
-//   DtBatchNorm(x, scale, offset) -> y = act(z * scale + offset), mean, rstd, unbiased variance:
-//     [1, C] over N, H, W as BatchNorm in train mode, or [N, C] per sample (per_sample)
+//   DtBatchNorm(x, scale, offset, running_mean, running_var) -> y = act(z * scale + offset), mean, rstd:
+//     [1, C] over N, H, W as BatchNorm in train mode, or [N, C] per sample (per_sample);
+//     and the running statistics after PyTorch's update with momentum (the unbiased variance)
 //   DtBatchNormGrad(dy, x, scale, offset, mean, rstd) -> dx, dscale, doffset
 //   act(z) = z > 0 ? z : slope * z   (slope 1: none, 0: ReLU, 0.2: LeakyReLU)
 //   DtReflectPad(x: [N,H,W,C]) -> [N,H+2p,W+2p,C], PyTorch's ReflectionPad2d(p)
@@ -47,11 +48,12 @@ struct Attrs {
   float slope = 0, eps = 0;
   int32_t size = 0;  // "pad" or "taps"
   bool per_sample = false;
+  float momentum = 0;
 };
 
 // Reads the attributes an op declares ("slope", "epsilon", one int named
-// int_attr, "per_sample"); a missing one fails the kernel's construction.
-Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char* int_attr, bool per_sample = false) {
+// int_attr, "per_sample", "momentum"); a missing one fails the kernel's construction.
+Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char* int_attr, bool per_sample = false, bool momentum = false) {
   auto* a = new Attrs();
   TF_Status* status = TF_NewStatus();
   if (slope) TF_OpKernelConstruction_GetAttrFloat(ctx, "slope", &a->slope, status);
@@ -62,6 +64,7 @@ Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char*
     TF_OpKernelConstruction_GetAttrBool(ctx, "per_sample", &value, status);
     a->per_sample = value;
   }
+  if (momentum && TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(ctx, "momentum", &a->momentum, status);
   if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(ctx, status);
   TF_DeleteStatus(status);
   return a;
@@ -69,7 +72,7 @@ Attrs* ReadAttrs(TF_OpKernelConstruction* ctx, bool slope, bool eps, const char*
 
 void* CreateInstanceNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr); }
 void* CreateInstanceNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr); }
-void* CreateBatchNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr, true); }
+void* CreateBatchNorm(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, true, nullptr, true, true); }
 void* CreateBatchNormGrad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, true, false, nullptr, true); }
 void* CreatePad(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "pad"); }
 void* CreateShiftSum(TF_OpKernelConstruction* ctx) { return ReadAttrs(ctx, false, false, "taps"); }
@@ -184,10 +187,11 @@ inline int64_t StatOffset(const Shape& s, bool per_sample, int64_t i) { return p
 // Values per statistic.
 inline int64_t StatCount(const Shape& s, bool per_sample) { return per_sample ? s.hw : s.n * s.hw; }
 
-// y and the statistics mean, rstd and (if var) the unbiased variance, one per (group, channel).
+// y and the statistics mean and rstd, one per (group, channel); if moments, also
+// the mean and the unbiased variance in double, [2][groups * C].
 template <bool kAffine>
 void Normalise(const Shape& s, bool per_sample, float eps, float slope, const float* x, const float* b, const float* g, const float* o,
-               float* y, float* mean, float* rstd, float* var) {
+               float* y, float* mean, float* rstd, double* moments) {
   const int parts = PartsFor(s.n * s.hw * s.c);
   const int64_t stats = (per_sample ? s.n : 1) * s.c;
   const int64_t count = StatCount(s, per_sample);
@@ -200,7 +204,10 @@ void Normalise(const Shape& s, bool per_sample, float eps, float slope, const fl
     const double biased = std::max(0.0, t[stats + k] / count - m * m);
     mean[k] = static_cast<float>(m);
     rstd[k] = static_cast<float>(1.0 / std::sqrt(biased + eps));
-    if (var) var[k] = static_cast<float>(biased * count / (count - 1));
+    if (moments) {
+      moments[k] = m;
+      moments[stats + k] = biased * count / (count - 1);
+    }
   }
   pool().Run(parts, [&](int p) {
     int64_t begin, end;
@@ -322,21 +329,33 @@ void ComputeInstanceNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   TF_DeleteStatus(status);
 }
 
-// DtBatchNorm(x, scale, offset) -> y, mean, rstd, unbiased variance: [1, C], or [N, C] per_sample
+// DtBatchNorm(x, scale, offset, running_mean, running_var) -> y, mean, rstd ([1, C], or [N, C] per_sample), and the
+// running statistics after PyTorch's update (per_sample: unchanged)
 void ComputeBatchNorm(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
   TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[3] = {};
-  TF_Tensor* out[4] = {};
+  TF_Tensor* in[5] = {};
+  TF_Tensor* out[5] = {};
   Shape s;
-  if (!GetInputs(ctx, in, 3, status)) {
-  } else if (!GetShape(in[0], &s) || !IsVector(in[1], s.c) || !IsVector(in[2], s.c)) {
-    Fail(ctx, "DtBatchNorm takes a float32 [N, H, W, C] tensor, a scale and an offset of C values");
+  if (!GetInputs(ctx, in, 5, status)) {
+  } else if (!GetShape(in[0], &s) || !IsVector(in[1], s.c) || !IsVector(in[2], s.c) || !IsVector(in[3], s.c) || !IsVector(in[4], s.c)) {
+    Fail(ctx, "DtBatchNorm takes a float32 [N, H, W, C] tensor, a scale, an offset and running statistics of C values");
   } else if (StatCount(s, a.per_sample) < 2) {
     Fail(ctx, "DtBatchNorm needs more than 1 value per channel");
-  } else if (const int64_t groups = a.per_sample ? s.n : 1; AllocateOutputs(ctx, out, {Dims4(in[0]), {groups, s.c}, {groups, s.c}, {groups, s.c}}, status)) {
+  } else if (const int64_t groups = a.per_sample ? s.n : 1;
+             AllocateOutputs(ctx, out, {Dims4(in[0]), {groups, s.c}, {groups, s.c}, {s.c}, {s.c}}, status)) {
+    std::vector<double> moments(2 * groups * s.c);
     Normalise<true>(s, a.per_sample, a.eps, a.slope, Floats(in[0]), nullptr, Floats(in[1]), Floats(in[2]), static_cast<float*>(TF_TensorData(out[0])),
-                    static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), static_cast<float*>(TF_TensorData(out[3])));
+                    static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), moments.data());
+    // PyTorch's update, in double as its CPU kernel does: momentum * batch + (1 - momentum) * running
+    const float* running[2] = {Floats(in[3]), Floats(in[4])};
+    for (int k = 0; k < 2; k++) {
+      float* updated = static_cast<float*>(TF_TensorData(out[3 + k]));
+      for (int64_t ch = 0; ch < s.c; ch++) {
+        updated[ch] = a.per_sample ? running[k][ch]
+                                   : static_cast<float>(a.momentum * moments[k * s.c + ch] + (1.0 - a.momentum) * running[k][ch]);
+      }
+    }
   }
   DeleteAll(in);
   DeleteAll(out);
@@ -580,8 +599,9 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
                      {"slope: float"}, CreateInstanceNormGrad, ComputeInstanceNormGrad, DeleteKernel);
   }
   if (!error) {
-    error = dt::Register("DtBatchNorm", {"x: float", "scale: float", "offset: float"}, {"y: float", "mean: float", "rstd: float", "variance: float"},
-                     {"slope: float", "epsilon: float", "per_sample: bool"}, CreateBatchNorm, ComputeBatchNorm, DeleteKernel);
+    error = dt::Register("DtBatchNorm", {"x: float", "scale: float", "offset: float", "running_mean: float", "running_var: float"},
+                     {"y: float", "mean: float", "rstd: float", "new_running_mean: float", "new_running_var: float"},
+                     {"slope: float", "epsilon: float", "per_sample: bool", "momentum: float"}, CreateBatchNorm, ComputeBatchNorm, DeleteKernel);
   }
   if (!error) {
     error = dt::Register("DtBatchNormGrad", {"dy: float", "x: float", "scale: float", "offset: float", "mean: float", "rstd: float"},

@@ -219,8 +219,9 @@ describe('native kernels (native/dt_kernels.cc)', () => {
       assert.throws(() => winogradConv2d(tf.zeros([1, 4, 4, 2]), tf.zeros([4, 4, 2, 2]), [0, 0, 0, 0]), /DtWinogradFilter takes a float32 \[3, 3, C, O\] filter/);
       assert.throws(() => winogradConv2d(tf.zeros([1, 2, 4, 2]), tf.zeros([3, 3, 2, 2]), [0, 0, 0, 0]), /DtWinogradInput takes a float32 \[N, H, W, C\] tensor whose padded sides are at least 3/);
       assert.throws(() => dtInstanceNorm(tf.zeros([1, 4, 4, 3]), tf.zeros([2]), 0, 1e-5), /DtInstanceNorm takes a float32 \[N, H, W, C\] tensor and a bias of C values/);
-      assert.throws(() => dtBatchNorm(tf.zeros([1, 4, 4, 3]), tf.ones([3]), tf.zeros([2]), 0, 1e-5, false), /DtBatchNorm takes a float32 \[N, H, W, C\] tensor, a scale and an offset of C values/);
-      assert.throws(() => dtBatchNorm(tf.zeros([2, 1, 1, 3]), tf.ones([3]), tf.zeros([3]), 0, 1e-5, true), /DtBatchNorm needs more than 1 value per channel/);
+      const bn = (c: number, offset: number) => ({ scale: tf.ones([c]) as tf.Tensor1D, offset: tf.zeros([offset]) as tf.Tensor1D, runningMean: tf.zeros([c]) as tf.Tensor1D, runningVar: tf.ones([c]) as tf.Tensor1D });
+      assert.throws(() => dtBatchNorm(tf.zeros([1, 4, 4, 3]), bn(3, 2), 0, 1e-5, 0.1, false), /DtBatchNorm takes a float32 \[N, H, W, C\] tensor, a scale, an offset and running statistics of C values/);
+      assert.throws(() => dtBatchNorm(tf.zeros([2, 1, 1, 3]), bn(3, 3), 0, 1e-5, 0.1, true), /DtBatchNorm needs more than 1 value per channel/);
       const [dy, x, mean, rstd] = [tf.zeros([2, 4, 4, 3]) as tf.Tensor4D, tf.zeros([2, 4, 4, 3]) as tf.Tensor4D, tf.zeros([1, 3]) as tf.Tensor2D, tf.ones([1, 3]) as tf.Tensor2D];
       assert.throws(() => dtBatchNormGrad(dy, x, tf.ones([3]), tf.zeros([3]), mean, rstd, 0, true), /DtBatchNormGrad takes .* and DtBatchNorm's mean and rstd/);
     });

@@ -241,13 +241,14 @@ export function dtInstanceNormGrad(dy: tf.Tensor4D, x: tf.Tensor4D, bias: tf.Ten
 const BATCH_NORM = 'DT_BatchNorm';
 const BATCH_NORM_GRAD = 'DT_BatchNormGrad';
 
-registerNative<{ slope: number; eps: number; perSample: boolean }>(BATCH_NORM, (nb, { x, scale, offset }, { slope, eps, perSample }) => {
+registerNative<{ slope: number; eps: number; perSample: boolean; momentum: number }>(BATCH_NORM, (nb, { x, scale, offset, runningMean, runningVar }, { slope, eps, perSample, momentum }) => {
   const b = nb.binding;
   return nb.executeMultipleOutputs('DtBatchNorm', [
     { name: 'slope', type: b.TF_ATTR_FLOAT, value: slope },
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
     { name: 'per_sample', type: b.TF_ATTR_BOOL, value: perSample },
-  ], [x, scale, offset], 4);
+    { name: 'momentum', type: b.TF_ATTR_FLOAT, value: momentum },
+  ], [x, scale, offset, runningMean, runningVar], 5);
 });
 
 registerNative<{ slope: number; perSample: boolean }>(BATCH_NORM_GRAD, (nb, { dy, x, scale, offset, mean, rstd }, { slope, perSample }) => {
@@ -258,14 +259,24 @@ registerNative<{ slope: number; perSample: boolean }>(BATCH_NORM_GRAD, (nb, { dy
   ], [dy, x, scale, offset, mean, rstd], 3);
 });
 
+/** Train-mode BatchNorm's parameters and running statistics, [C] each. */
+export interface BatchNormTensors {
+  scale: tf.Tensor1D;
+  offset: tf.Tensor1D;
+  runningMean: tf.Tensor1D;
+  runningVar: tf.Tensor1D;
+}
+
 /**
- * act((x - mean) · rstd · scale + offset), act as dtInstanceNorm's, with the
- * statistics per channel over the batch (train-mode BatchNorm) or per sample
- * and channel (perSample); also mean, rstd and the unbiased variance, [1, C] or
- * [N, C]. Callers check hasDtKernels().
+ * [y, mean, rstd, running mean, running variance]: y = act((x - mean) · rstd ·
+ * scale + offset), act as dtInstanceNorm's, with the statistics per channel
+ * over the batch (train-mode BatchNorm: [1, C]) or per sample and channel
+ * (perSample: [N, C]), and the running statistics after PyTorch's update,
+ * momentum·batch + (1 - momentum)·running with the unbiased variance (perSample:
+ * unchanged). Callers check hasDtKernels().
  */
-export function dtBatchNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, slope: number, eps: number, perSample: boolean): [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
-  return tf.engine().runKernel(BATCH_NORM, { x, scale, offset }, { slope, eps, perSample }) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+export function dtBatchNorm(x: tf.Tensor4D, p: BatchNormTensors, slope: number, eps: number, momentum: number, perSample: boolean): [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
+  return tf.engine().runKernel(BATCH_NORM, { x, ...p }, { slope, eps, momentum, perSample }) as [tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
 }
 
 /** [dx, dscale, doffset] of dtBatchNorm for dy, from its inputs and statistics. */

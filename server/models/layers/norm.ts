@@ -50,18 +50,20 @@ function fusedNorm(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D): Fus
  * native/dt_kernels.cc: one op forward and one backward on all cores. Against
  * TF's fused op (oneDNN, one core for small maps) at 1x64x64x128: forward with
  * the running statistics 4.0 -> 0.6 ms, forward and gradient 8.6 -> 4.4 ms;
- * a pix2pix step 1328 -> 1313 ms (bench/ab.ts, 10 pairs). With `stats`, also
- * the batch mean and unbiased variance, [C], kept for the caller to dispose.
- * perSample: statistics per sample and channel (perSampleBatchNorm).
+ * a pix2pix step 1328 -> 1313 ms (bench/ab.ts, 10 pairs). With runningStats,
+ * also the running statistics after this batch, from the same op. perSample:
+ * statistics per sample and channel (perSampleBatchNorm).
  */
-function dtBatchNormAct(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D, slope: number, perSample: boolean, stats: boolean): Partial<FusedResult> & { y: tf.Tensor4D } {
-  const kept: Partial<FusedResult> = {};
+function dtBatchNormAct(x: tf.Tensor4D, p: BatchNormParams, slope: number, perSample: boolean, runningStats: boolean): BatchNormResult {
+  const running: Omit<BatchNormResult, 'y'> = {};
   const op = tf.customGrad((...args) => {
     const [x4, s, o, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, mean, rstd, variance] = dtBatchNorm(x4, s, o, slope, NORM_EPS, perSample);
-    if (stats) {
-      kept.mean = tf.keep(tf.reshape(mean, [-1])) as tf.Tensor1D;
-      kept.variance = tf.keep(tf.reshape(variance, [-1])) as tf.Tensor1D;
+    const [y, mean, rstd, runningMean, runningVar] = dtBatchNorm(x4, { scale: s, offset: o, runningMean: p.runningMean, runningVar: p.runningVar }, slope, NORM_EPS, BN_MOMENTUM, perSample);
+    if (runningStats) {
+      running.runningMean = tf.keep(runningMean);
+      running.runningVar = tf.keep(runningVar);
+    } else {
+      tf.dispose([runningMean, runningVar]);
     }
     save([x4, s, o, mean, rstd]);
     return {
@@ -72,8 +74,12 @@ function dtBatchNormAct(x: tf.Tensor4D, scale: tf.Tensor1D, offset: tf.Tensor1D,
       },
     };
   });
-  const y = op(x, scale, offset) as tf.Tensor4D;
-  return { ...kept, y };
+  const y = op(x, p.weight, p.bias) as tf.Tensor4D;
+  if (!running.runningMean || !running.runningVar) return { y };
+  // back into the caller's scope (the op's forward runs in a tidy of its own), as the other paths leave them
+  const r = { y, runningMean: tf.clone(running.runningMean), runningVar: tf.clone(running.runningVar) };
+  tf.dispose([running.runningMean, running.runningVar]);
+  return r;
 }
 
 /**
@@ -169,11 +175,7 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
           runningVar: tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiasedVar, BN_MOMENTUM)) as tf.Tensor1D,
         };
   if (hasDtKernels()) {
-    const { y, mean, variance } = dtBatchNormAct(x, p.weight, p.bias, slope, false, runningStats);
-    if (!mean || !variance) return { y };
-    const r = withRunning(y, mean, variance);
-    tf.dispose([mean, variance]);
-    return r;
+    return dtBatchNormAct(x, p, slope, false, runningStats);
   }
   if (hasKernel(FUSED_NORM)) {
     const f = fusedNorm(x, p.weight, p.bias);
@@ -195,6 +197,6 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
  */
 export function perSampleBatchNorm(x: tf.Tensor4D, p: BatchNormParams, slope = 1): tf.Tensor4D {
   checkValuesPerChannel(x.shape[1] * x.shape[2], x);
-  if (hasDtKernels()) return dtBatchNormAct(x, p.weight, p.bias, slope, true, false).y;
+  if (hasDtKernels()) return dtBatchNormAct(x, p, slope, true, false).y;
   return activate(tf.add(tf.mul(instanceNormAct(x, 1), p.weight), p.bias) as tf.Tensor4D, slope);
 }
