@@ -9,7 +9,8 @@
 //     stride s, zero padding pad_top/bottom/left/right: y = patches(x) · filter,
 //     a patch row per output pixel gathered (im2col) block by block;
 //   DtGemmConv2DBackpropFilter(x [N,H,W,C], dy [N,OH,OW,O]) -> dw [kh,kw,C,O]
-//     of a 'valid' convolution with stride s: dw = patches(x)ᵀ · dy;
+//     of a convolution with stride s of x zero-padded by pad on every side
+//     (zeros gathered, no padded copy of x): dw = patches(x)ᵀ · dy;
 //   DtGemmConv2DBackpropInput(dy [N,OH,OW,O], filter [kh,kw,C,O]) -> dx [N,rows,cols,C]
 //     of a 'valid' convolution with stride s of an input zero-padded by
 //     pad_top/pad_left (those rows and columns left out): s x s phases, each
@@ -352,28 +353,38 @@ std::vector<int64_t> TapOffsets(const Conv& v) {
 
 // dw rows [t0 * 6, t1 * 6) ∩ [0, K) (patch columns) of the weight gradient: for
 // blocks of kc output pixels, dy's columns packed as slabs [slab][kc][16] and
-// 6 patch columns as [kc][6], every pixel's term added in pixel order.
+// 6 patch columns as [kc][6], every pixel's term added in pixel order. A tap in
+// the padding gathers 0 (its term adds exactly nothing, as from a padded copy).
 DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float* dw, int64_t t0, int64_t t1) {
   const int64_t k = v.k(), slabs = (v.o + kNR - 1) / kNR, pixels = v.pixels(), per_image = v.oh * v.ow;
   const std::vector<int64_t> off = TapOffsets(v);
   float* b = ScratchBuffer(kPackedB, slabs * kKC * kNR);
   float* a = ScratchBuffer(kPackedA, kKC * kMR);
-  std::vector<int64_t> corner(kKC);
+  // per pixel: its window's corner in x (row y0, column x0, may lie in the padding) and that offset
+  std::vector<int64_t> corner(kKC), y0(kKC), x0(kKC);
+  const auto inside = [&](int64_t p, int64_t col) {
+    const int64_t tap = col / v.c;
+    return static_cast<uint64_t>(y0[p] + tap / v.kw) < static_cast<uint64_t>(v.h) && static_cast<uint64_t>(x0[p] + tap % v.kw) < static_cast<uint64_t>(v.w);
+  };
   for (int64_t pb = 0; pb < pixels; pb += kKC) {
     const int64_t kc = std::min(kKC, pixels - pb);
     PackSlabs(dy + pb * v.o, v.o, 0, slabs, 0, kc, b);  // this block's dy rows as a filter's slabs
     for (int64_t p = 0; p < kc; p++) {
       const int64_t m = pb + p, img = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
-      corner[p] = ((img * v.h + oy * v.s) * v.w + ox * v.s) * v.c;
+      y0[p] = oy * v.s - v.top;
+      x0[p] = ox * v.s - v.left;
+      corner[p] = ((img * v.h + y0[p]) * v.w + x0[p]) * v.c;
     }
     for (int64_t t = t0; t < t1; t++) {
       const int64_t r0 = t * kMR, rows = std::min<int64_t>(kMR, k - r0);
-      // 6 columns in one run of channels: a copy of 6 values per pixel, else gathered
-      if (rows == kMR && off[r0 + kMR - 1] - off[r0] == kMR - 1) {
-        for (int64_t p = 0; p < kc; p++) std::memcpy(a + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
-      } else {
-        for (int64_t p = 0; p < kc; p++) {
-          for (int64_t r = 0; r < kMR; r++) a[p * kMR + r] = r < rows ? x[corner[p] + off[r0 + r]] : 0.0f;
+      // 6 columns in one run of x (one tap's channels, or the next tap's in its row): a copy of 6 values
+      // where the run's ends are both inside x, else gathered value by value
+      const bool run = rows == kMR && off[r0 + kMR - 1] - off[r0] == kMR - 1;
+      for (int64_t p = 0; p < kc; p++) {
+        if (run && inside(p, r0) && inside(p, r0 + kMR - 1)) {
+          std::memcpy(a + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
+        } else {
+          for (int64_t r = 0; r < kMR; r++) a[p * kMR + r] = r < rows && inside(p, r0 + r) ? x[corner[p] + off[r0 + r]] : 0.0f;
         }
       }
       for (int64_t j = 0; j < slabs; j++) {
@@ -471,12 +482,12 @@ std::vector<Phase> Phases(const InputGradConv& g, const float* dy, const float* 
 
 struct GemmAttrs {
   int32_t stride = 1, top = 0, bottom = 0, left = 0, right = 0;  // forward (top, left: also the input gradient)
-  int32_t kh = 0, kw = 0;                                        // weight gradient
+  int32_t kh = 0, kw = 0, pad = 0;                               // weight gradient
   int32_t rows = 0, cols = 0;                                    // input gradient
 };
 
 const char* InvalidGemm(const GemmAttrs& a) {
-  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 || a.rows < 0 || a.cols < 0
+  return a.stride < 1 || a.top < 0 || a.bottom < 0 || a.left < 0 || a.right < 0 || a.pad < 0 || a.rows < 0 || a.cols < 0
              ? "stride must be >= 1, padding and sizes >= 0"
              : nullptr;
 }
@@ -485,7 +496,8 @@ void* CreateForward(TF_OpKernelConstruction* ctx) {
                                        {"pad_left", &GemmAttrs::left}, {"pad_right", &GemmAttrs::right}}, InvalidGemm);
 }
 void* CreateFilterGrad(TF_OpKernelConstruction* ctx) {
-  return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"kh", &GemmAttrs::kh}, {"kw", &GemmAttrs::kw}}, InvalidGemm);
+  return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"kh", &GemmAttrs::kh}, {"kw", &GemmAttrs::kw}, {"pad", &GemmAttrs::pad}},
+                                 InvalidGemm);
 }
 void* CreateInputGrad(TF_OpKernelConstruction* ctx) {
   return ReadIntAttrs<GemmAttrs>(ctx, {{"stride", &GemmAttrs::stride}, {"rows", &GemmAttrs::rows}, {"cols", &GemmAttrs::cols},
@@ -521,10 +533,10 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   ConvTensors tensors;
   TF_Tensor** in = tensors.in;
   if (Inputs(ctx, in, 2, "DtGemmConv2DBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, O]")) {
-    Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, TF_Dim(in[1], 3), a.stride, 0, 0,
+    Conv v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, TF_Dim(in[1], 3), a.stride, a.pad, a.pad,
            TF_Dim(in[1], 1), TF_Dim(in[1], 2)};
-    if (TF_Dim(in[1], 0) != v.n || !ValidOutput(v.h, v.w, v.kh, v.kw, v.s, v.oh, v.ow)) {
-      Fail(ctx, "DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output for x and kh x kw");
+    if (TF_Dim(in[1], 0) != v.n || !ValidOutput(v.h + 2 * v.top, v.w + 2 * v.left, v.kh, v.kw, v.s, v.oh, v.ow)) {
+      Fail(ctx, "DtGemmConv2DBackpropFilter: dy's shape must be the convolution's output for x zero-padded by pad and kh x kw");
     } else {
       const int64_t dims[4] = {v.kh, v.kw, v.c, v.o};
       float* dw = Output(ctx, dims, &tensors.out);
@@ -579,7 +591,7 @@ const char* RegisterGemmConv() {
                                {"stride: int", "pad_top: int", "pad_bottom: int", "pad_left: int", "pad_right: int"}, CreateForward,
                                ComputeForward, DeleteGemmAttrs);
   if (!error) {
-    error = Register("DtGemmConv2DBackpropFilter", {"x: float", "dy: float"}, {"dw: float"}, {"stride: int", "kh: int", "kw: int"},
+    error = Register("DtGemmConv2DBackpropFilter", {"x: float", "dy: float"}, {"dw: float"}, {"stride: int", "kh: int", "kw: int", "pad: int"},
                      CreateFilterGrad, ComputeFilterGrad, DeleteGemmAttrs);
   }
   if (!error) {

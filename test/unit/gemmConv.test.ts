@@ -89,6 +89,25 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
     t.diagnostic(`gemm dW vs TF's kernel: worst relative difference ${worst.toExponential(2)}`);
   });
 
+  test('the weight gradient of a zero-padded input gathers the zeros: the same values, bit for bit, as from a padded copy', () => {
+    if (!gemmConvs()) return;
+    // [x, kernel, stride, output channels, pad]
+    const layers: [[number, number, number, number], number, number, number, number][] = [
+      [[1, 16, 16, 64], 4, 2, 32, 1], // PatchGAN's and the U-Net's 4x4 stride 2: whole taps copied, or zeros
+      [[2, 9, 7, 3], 4, 1, 8, 1], // 3 channels: tiles of 6 patch columns across taps, gathered one by one
+      [[1, 5, 5, 8], 3, 1, 16, 3], // windows wholly in the padding
+    ];
+    tf.tidy(() => {
+      for (const [shape, k, stride, o, pad] of layers) {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', k) as tf.Tensor4D;
+        const padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D;
+        const w = [k, k, shape[3], o] as [number, number, number, number];
+        const dy = tf.randomNormal(tf.conv2d(padded, tf.zeros(w) as tf.Tensor4D, stride, 'valid').shape, 0, 1, 'float32', 6) as tf.Tensor4D;
+        assert.deepEqual(gemmFilterGrad(x, dy, w, stride, pad).dataSync(), gemmFilterGrad(padded, dy, w, stride).dataSync(), `${shape.join('x')} k${k} s${stride} pad ${pad}`);
+      }
+    });
+  });
+
   test("the input gradient equals TF's Conv2DBackpropInput, cropped by the forward pass's padding", (t) => {
     if (!gemmConvs()) return;
     // [x (padded), kernel, stride, output channels, crop]
@@ -162,7 +181,7 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
       assert.deepEqual([dw.shape, Math.max(...dw.dataSync()), Math.min(...dw.dataSync())], [[3, 3, 4, 2], 0, 0]);
       assert.throws(() => gemmConv2d(tf.zeros([1, 8, 8, 4]), tf.zeros([3, 3, 5, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: the filter's input channels must match x's/);
       assert.throws(() => gemmConv2d(tf.zeros([1, 2, 2, 4]), tf.zeros([3, 3, 4, 2]), 1, [0, 0, 0, 0]), /DtGemmConv2D: .* the padded x cover the filter/);
-      assert.throws(() => gemmFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtGemmConv2DBackpropFilter: dy's shape must be the 'valid' convolution's output/);
+      assert.throws(() => gemmFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtGemmConv2DBackpropFilter: dy's shape must be the convolution's output for x zero-padded by pad/);
       assert.throws(() => gemmInputGrad(tf.zeros([1, 6, 6, 2]), tf.zeros([3, 3, 4, 3]), [1, 8, 8, 4], 1), /DtGemmConv2DBackpropInput: the filter's output channels must match dy's/);
       assert.deepEqual(gemmInputGrad(tf.zeros([0, 6, 6, 2]), tf.ones([3, 3, 4, 2]), [0, 8, 8, 4], 1).shape, [0, 8, 8, 4]);
     });

@@ -211,9 +211,12 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, stride
   const candidates: (keyof typeof FILTER_GRADS | 'oneDnnSame')[] = [same && chosen === 'oneDnn' ? 'oneDnnSame' : chosen];
   if (splitConvs() && chosen !== 'forwardOps') candidates.push('split');
   if (gemmConvs()) candidates.push('gemm');
-  return fastest(`dW ${x.shape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${filterShape} ${stride}`, candidates, (c) =>
-    c === 'oneDnnSame' ? oneDnnFilterGrad(x, dy, filterShape, stride, true) : tf.tidy(() => FILTER_GRADS[c](zeroPad(x, pad), dy, filterShape, stride)),
-  );
+  return fastest(`dW ${x.shape} pad ${pad}${same ? ' same' : ''} ${dy.shape} ${filterShape} ${stride}`, candidates, (c) => {
+    if (c === 'oneDnnSame') return oneDnnFilterGrad(x, dy, filterShape, stride, true);
+    // the padding's zeros gathered, not copied in
+    if (c === 'gemm') return gemmFilterGrad(x, dy, filterShape, stride, pad);
+    return tf.tidy(() => FILTER_GRADS[c](zeroPad(x, pad), dy, filterShape, stride));
+  });
 }
 
 /** For each row (output pixel, tap i, tap j) of the column matrix, the input pixel it lands on. */

@@ -333,8 +333,20 @@ function splitGradOp(op: string, inputs: [string, string], names: [string, strin
 export const splitInputGrad = splitGradOp('DtSplitConv2DBackpropInput', ['dy', 'filter'], ['rows', 'cols'], [1, 2]);
 /** splitFilterGrad(x, dy, filterShape, stride): dW of a 'valid' convolution of x, split like splitInputGrad. */
 export const splitFilterGrad = splitGradOp('DtSplitConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
-/** gemmFilterGrad(x, dy, filterShape, stride): dW as patchesᵀ·dy in our FMA kernel (native/dt_gemm_conv.cc). Callers check gemmConvs(). */
-export const gemmFilterGrad = splitGradOp('DtGemmConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
+const GEMM_FILTER_GRAD = 'DT_DtGemmConv2DBackpropFilter';
+registerNative<{ kh: number; kw: number; stride: number; pad: number }>(GEMM_FILTER_GRAD, (nb, { x, dy }, { kh, kw, stride, pad }) => {
+  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
+  return nb.executeSingleOutput('DtGemmConv2DBackpropFilter', [int('stride', stride), int('kh', kh), int('kw', kw), int('pad', pad)], [x, dy]);
+});
+
+/**
+ * dW [kh, kw, c, o] of a convolution of x zero-padded by `pad` on every side,
+ * as patchesᵀ·dy in our FMA kernel (native/dt_gemm_conv.cc), the padding's
+ * zeros gathered instead of copied in. Callers check gemmConvs().
+ */
+export function gemmFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: number[], stride: number, pad = 0): tf.Tensor4D {
+  return tf.engine().runKernel(GEMM_FILTER_GRAD, { x, dy }, { kh, kw, stride, pad }) as tf.Tensor4D;
+}
 
 const GEMM_INPUT_GRAD = 'DT_DtGemmConv2DBackpropInput';
 registerNative<{ rows: number; cols: number; stride: number; crop: number }>(GEMM_INPUT_GRAD, (nb, { dy, filter }, { rows, cols, stride, crop }) => {
