@@ -398,27 +398,28 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOpti
 /**
  * PyTorch ConvTranspose2d in NHWC: x [N,H,W,Cin], w [kh,kw,Cout,Cin] (PyTorch's [Cin,Cout,kh,kw]
  * permuted [2,3,1,0]), optional bias [Cout]. Output side (H-1)·s - 2p + k + output_padding.
+ * It is the input gradient of the convolution it transposes, of an input of the
+ * output's size zero-padded by p: computed as that, the padding's rows and
+ * columns left out (no full-size result cropped), and differentiated as that
+ * convolution (dx) and its weight gradient (dW).
  */
 export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad, outputPadding }: ConvTransposeOptions, bias?: tf.Tensor1D): tf.Tensor4D {
   if (outputPadding > pad) throw new Error(`output_padding ${outputPadding} > padding ${pad} is not supported`);
   const [n, h, wd] = x.shape;
   const [kh, kw, cOut] = w.shape;
-  // the full ('valid') transposed convolution, cropped by `pad` like PyTorch
-  const fullShape: [number, number, number, number] = [n, (h - 1) * stride + kh, (wd - 1) * stride + kw, cOut];
+  const outShape: Shape4 = [n, (h - 1) * stride - 2 * pad + kh + outputPadding, (wd - 1) * stride - 2 * pad + kw + outputPadding, cOut];
+  const same = pad > 0 && sameIsPad(outShape[1], kh, stride, pad) && sameIsPad(outShape[2], kw, stride, pad);
   const op = tf.customGrad<tf.Tensor4D>((...args) => {
     const [x4, w4, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([x4, w4]);
     return {
-      value: inputGrad(x4, w4, fullShape, stride),
+      value: inputGrad(x4, w4, outShape, stride, pad, same),
       gradFunc: (dy4, saved) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        return [tf.conv2d(dy4, ws, stride, 'valid'), filterGrad(dy4, xs, ws.shape, stride)];
+        return [conv2d(dy4 as tf.Tensor4D, ws, { stride, pad }), filterGrad(dy4 as tf.Tensor4D, xs, ws.shape, stride, pad, same)];
       },
     };
   });
-  const full = op(x, w);
-  const outH = (h - 1) * stride - 2 * pad + kh + outputPadding;
-  const outW = (wd - 1) * stride - 2 * pad + kw + outputPadding;
-  const y = tf.slice(full, [0, pad, pad, 0], [n, outH, outW, cOut]);
+  const y = op(x, w);
   return bias ? tf.add(y, bias) : y;
 }
