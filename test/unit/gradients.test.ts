@@ -16,6 +16,7 @@ import { expectedParams, isTrainable } from '../../server/models/layout';
 import type { GeneratorSpec } from '../../server/models/spec';
 import { reflectPad } from '../../server/models/layers/reflectPad';
 import { activate, leakyRelu, relu } from '../../server/models/layers/relu';
+import { ganLoss, l1Loss } from '../../server/train/losses';
 import type { BackendName } from '../../protocol/server';
 import {
   type T64,
@@ -146,6 +147,32 @@ describe('gradients against finite differences', () => {
         worst = Math.max(worst, checkGrads(`${name} batchNorm ${slope}`, op, ([x, w, b]) => act(batchNormTrainRef(x, w, b), slope), inputs));
       }
       t.diagnostic(`${name}: batch norm + activation relative gradient error ${worst.toExponential(2)}`);
+    }
+  });
+});
+
+describe('losses: values and gradients against finite differences', () => {
+  test('GANLoss (lsgan, vanilla) and L1, as PyTorch reduces them (mean)', async (t) => {
+    const mean = (v: number[]) => v.reduce((p, q) => p + q, 0) / v.length;
+    const scalar = (v: number): T64 => ({ shape: [], data: Float64Array.of(v) });
+    const target = randomT64([1, 5, 5, 1], 81);
+    const refs: [string, (x: tf.Tensor) => tf.Tensor, (x: T64) => T64][] = [
+      ['lsgan real', (x) => ganLoss('lsgan', x, true), (x) => scalar(mean([...x.data].map((v) => (v - 1) ** 2)))],
+      ['lsgan fake', (x) => ganLoss('lsgan', x, false), (x) => scalar(mean([...x.data].map((v) => v ** 2)))],
+      ['vanilla real', (x) => ganLoss('vanilla', x, true), (x) => scalar(mean([...x.data].map((v) => Math.log1p(Math.exp(-v)))))],
+      ['vanilla fake', (x) => ganLoss('vanilla', x, false), (x) => scalar(mean([...x.data].map((v) => Math.log1p(Math.exp(v)))))],
+      ['L1', (x) => l1Loss(x, toTensor(target)), (x) => scalar(mean([...x.data].map((v, i) => Math.abs(v - target.data[i]))))],
+    ];
+    for (const name of backends) {
+      await useBackend(name);
+      let worst = 0;
+      for (const [what, op, ref] of refs) {
+        const x = randomT64([1, 5, 5, 1], 80);
+        const value = tf.tidy(() => op(toTensor(x)).dataSync()[0]);
+        assert.ok(Math.abs(value - ref(x).data[0]) < 1e-6 * Math.max(1, Math.abs(ref(x).data[0])), `${name} ${what}: ${value} vs ${ref(x).data[0]}`);
+        worst = Math.max(worst, checkGrads(`${name} ${what}`, ([v]) => op(v), ([v]) => ref(v), [x]));
+      }
+      t.diagnostic(`${name}: losses relative gradient error ${worst.toExponential(2)}`);
     }
   });
 });
