@@ -360,11 +360,17 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
   const std::vector<int64_t> off = TapOffsets(v);
   float* b = ScratchBuffer(kPackedB, slabs * kKC * kNR);
   float* a = ScratchBuffer(kPackedA, kKC * kMR);
-  // per pixel: its window's corner in x (row y0, column x0, may lie in the padding) and that offset
+  // per pixel: its window's corner in x (row y0, column x0, may lie in the padding), that offset,
+  // and whether the whole window is inside x (no tap to check)
   std::vector<int64_t> corner(kKC), y0(kKC), x0(kKC);
+  std::vector<char> interior(kKC);
+  std::vector<int64_t> tap_i(k), tap_j(k);  // each patch column's tap
+  for (int64_t col = 0; col < k; col++) {
+    tap_i[col] = col / v.c / v.kw;
+    tap_j[col] = col / v.c % v.kw;
+  }
   const auto inside = [&](int64_t p, int64_t col) {
-    const int64_t tap = col / v.c;
-    return static_cast<uint64_t>(y0[p] + tap / v.kw) < static_cast<uint64_t>(v.h) && static_cast<uint64_t>(x0[p] + tap % v.kw) < static_cast<uint64_t>(v.w);
+    return static_cast<uint64_t>(y0[p] + tap_i[col]) < static_cast<uint64_t>(v.h) && static_cast<uint64_t>(x0[p] + tap_j[col]) < static_cast<uint64_t>(v.w);
   };
   for (int64_t pb = 0; pb < pixels; pb += kKC) {
     const int64_t kc = std::min(kKC, pixels - pb);
@@ -374,6 +380,7 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
       y0[p] = oy * v.s - v.top;
       x0[p] = ox * v.s - v.left;
       corner[p] = ((img * v.h + y0[p]) * v.w + x0[p]) * v.c;
+      interior[p] = y0[p] >= 0 && x0[p] >= 0 && y0[p] + v.kh <= v.h && x0[p] + v.kw <= v.w;
     }
     for (int64_t t = t0; t < t1; t++) {
       const int64_t r0 = t * kMR, rows = std::min<int64_t>(kMR, k - r0);
@@ -381,10 +388,10 @@ DT_FMA void FilterGradRows(const Conv& v, const float* x, const float* dy, float
       // where the run's ends are both inside x, else gathered value by value
       const bool run = rows == kMR && off[r0 + kMR - 1] - off[r0] == kMR - 1;
       for (int64_t p = 0; p < kc; p++) {
-        if (run && inside(p, r0) && inside(p, r0 + kMR - 1)) {
+        if (run && (interior[p] || (inside(p, r0) && inside(p, r0 + kMR - 1)))) {
           std::memcpy(a + p * kMR, x + corner[p] + off[r0], kMR * sizeof(float));
         } else {
-          for (int64_t r = 0; r < kMR; r++) a[p * kMR + r] = r < rows && inside(p, r0 + r) ? x[corner[p] + off[r0 + r]] : 0.0f;
+          for (int64_t r = 0; r < kMR; r++) a[p * kMR + r] = r < rows && (interior[p] || inside(p, r0 + r)) ? x[corner[p] + off[r0 + r]] : 0.0f;
         }
       }
       for (int64_t j = 0; j < slabs; j++) {
