@@ -1,4 +1,4 @@
-// What the kernels of dt_kernels.cc, dt_split_conv.cc, dt_winograd.cc and dt_gemm_conv.cc share: TF's C kernel
+// What the kernels of dt_kernels.cc, dt_split_conv.cc, dt_winograd.cc, dt_gemm_conv.cc and dt_conv_to_one.cc share: TF's C kernel
 // API, the thread pool, attribute reading, one-input ops, op registration.
 #pragma once
 #include <pthread.h>
@@ -318,9 +318,13 @@ inline const char* Register(const char* name, const std::vector<const char*>& in
 const char* RegisterSplitConv();
 // Registers the ops of dt_winograd.cc.
 const char* RegisterWinograd();
-// Whether the CPU has AVX2 and FMA, which dt_gemm_conv.cc's kernels need.
+// Whether the CPU has AVX2 and FMA, which dt_gemm_conv.cc's and dt_conv_to_one.cc's kernels need.
 bool HasGemmConv();
+// Compiled for AVX2 and FMA: only called where HasGemmConv().
+#define DT_FMA __attribute__((target("avx2,fma")))
 // Registers the ops of dt_gemm_conv.cc where HasGemmConv().
 const char* RegisterGemmConv();
+// Registers the ops of dt_conv_to_one.cc where HasGemmConv().
+const char* RegisterConvToOne();
 
 }  // namespace dt

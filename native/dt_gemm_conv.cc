@@ -45,8 +45,6 @@ constexpr int64_t kMaxMC = 192;
 constexpr int64_t kWideRows = 192;
 constexpr int64_t kWideSlabs = 8;
 
-#define DT_FMA __attribute__((target("avx2,fma")))
-
 // c[6][16] (row stride ldc) = (add ? c : 0) + Σ_k a[k][r] · b[k][0..16), with a's
 // element (k, r) at a[k * ks + r * rs]: rows of patches (ks 1, rs lda) or packed
 // columns (ks 6, rs 1).

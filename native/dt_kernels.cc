@@ -616,6 +616,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   if (!error) error = dt::RegisterSplitConv();
   if (!error) error = dt::RegisterWinograd();
   if (!error) error = dt::RegisterGemmConv();
+  if (!error) error = dt::RegisterConvToOne();
   if (error) {
     napi_throw_error(env, nullptr, error);
     return nullptr;

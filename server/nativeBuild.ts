@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const SOURCES = ['dt_kernels.cc', 'dt_split_conv.cc', 'dt_winograd.cc', 'dt_gemm_conv.cc'];
+const SOURCES = ['dt_kernels.cc', 'dt_split_conv.cc', 'dt_winograd.cc', 'dt_gemm_conv.cc', 'dt_conv_to_one.cc'];
 /**
  * -fno-trapping-math lets g++ vectorize a select such as `z > 0 ? z : z * slope`
  * without AVX-512's masked operations: on an AVX2 CPU the instance norm's

@@ -4,15 +4,16 @@
 // channels, reduction blocks, tiles across filter taps, asymmetric padding,
 // rows a strided conv never reads), on both of its paths (up to 192 output
 // pixels the cores split the filter's columns, WideGemm; beyond, the pixels),
-// and an image's result whatever its batch and so whichever path it took.
+// and an image's result whatever its batch and so whichever path it took;
+// the convolution into one channel (native/dt_conv_to_one.cc) likewise.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend } from '../../server/backend';
-import { FILTER_GRADS, INPUT_GRADS } from '../../server/models/layers/conv';
+import { FILTER_GRADS, INPUT_GRADS, conv2d } from '../../server/models/layers/conv';
 import { fastestChoices } from '../../server/models/layers/fastest';
-import { dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad, gemmInputGrad } from '../../server/models/layers/nativeKernels';
+import { dtConvToOne, dtKernelsStatus, gemmConv2d, gemmConvs, gemmFilterGrad, gemmInputGrad } from '../../server/models/layers/nativeKernels';
 import { conv2dRef, relativeError } from './support/layerReference';
 
 /** Whether this CPU has AVX2 and FMA, from /proc/cpuinfo. */
@@ -184,6 +185,41 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
       assert.throws(() => gemmFilterGrad(tf.zeros([1, 8, 8, 4]), tf.zeros([1, 5, 5, 2]), [3, 3, 4, 2], 1), /DtGemmConv2DBackpropFilter: dy's shape must be the convolution's output for x zero-padded by pad/);
       assert.throws(() => gemmInputGrad(tf.zeros([1, 6, 6, 2]), tf.zeros([3, 3, 4, 3]), [1, 8, 8, 4], 1), /DtGemmConv2DBackpropInput: the filter's output channels must match dy's/);
       assert.deepEqual(gemmInputGrad(tf.zeros([0, 6, 6, 2]), tf.ones([3, 3, 4, 2]), [0, 8, 8, 4], 1).shape, [0, 8, 8, 4]);
+    });
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('into one channel (native/dt_conv_to_one.cc): conv2d, its input and weight gradients equal TF\'s kernels on the padded input; an image alone as in its batch', () => {
+    if (!gemmConvs()) return;
+    // [x, kernel, pad]: PatchGAN's last conv, a channel count that leaves a tail of the 32 lanes and 64-channel chunks, no padding
+    const layers: [[number, number, number, number], number, number][] = [[[1, 31, 31, 512], 4, 1], [[2, 7, 9, 13], 4, 2], [[2, 6, 5, 40], 3, 0]];
+    let worst = 0;
+    for (const [shape, k, pad] of layers) {
+      tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 21) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, shape[3], 1], 0, 0.1, 'float32', 22) as tf.Tensor4D;
+        const padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D;
+        const y = conv2d(x, w, { stride: 1, pad });
+        assert.deepEqual(y.dataSync(), dtConvToOne(x, w, pad).dataSync(), 'conv2d runs it');
+        const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 23) as tf.Tensor4D;
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(dtConvToOne(a as tf.Tensor4D, b as tf.Tensor4D, pad), dy)))([x, w]);
+        const errs = [
+          relativeError(y.dataSync(), tf.conv2d(padded, w, 1, 'valid').dataSync()),
+          relativeError(dx.dataSync(), tf.slice(INPUT_GRADS.native(dy, w, padded.shape, 1), [0, pad, pad, 0], shape).dataSync()),
+          relativeError(dw.dataSync(), FILTER_GRADS.native(padded, dy, [k, k, shape[3], 1], 1).dataSync()),
+        ];
+        assert.ok(errs.every((e) => e < 1e-5), `${shape.join('x')} k${k} pad ${pad}: y, dx, dw relative differences ${errs}`);
+        worst = Math.max(worst, ...errs);
+        if (shape[0] > 1) {
+          const alone = dtConvToOne(tf.slice(x, [1, 0, 0, 0], [1, ...shape.slice(1)]), w, pad);
+          assert.deepEqual(alone.dataSync(), tf.slice(y, [1, 0, 0, 0], [1, ...y.shape.slice(1)]).dataSync(), `${shape.join('x')}: image 1 alone`);
+        }
+      });
+    }
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      assert.throws(() => dtConvToOne(tf.zeros([1, 8, 8, 4]), tf.zeros([3, 3, 4, 2]), 1), /DtConvToOne: the filter must be \[kh, kw, C, 1\] with x's C/);
+      assert.throws(() => dtConvToOne(tf.zeros([1, 2, 2, 4]), tf.zeros([4, 4, 4, 1]), 0), /and the padded x cover it/);
     });
     assert.equal(tf.memory().numTensors, before);
   });

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no op gradients itself (the umbrella package does); training on wasm/cpu needs them
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { fastest } from './fastest';
-import { IMAGE_PATCHES, dtRotateFilter, dtShiftSum, dtShiftSumGrad, gemmConvs, gemmFilterGrad, gemmInputGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
+import { IMAGE_PATCHES, dtConvToOne, dtRotateFilter, dtShiftSum, dtShiftSumGrad, gemmConvs, gemmFilterGrad, gemmInputGrad, hasDtKernels, hasKernel, hasOneDnn, oneDnnFilterGrad, oneDnnInputGrad, splitConvs, splitFilterGrad, splitInputGrad } from './nativeKernels';
 
 export interface ConvOptions {
   stride: number;
@@ -283,6 +283,17 @@ function fewOutputs(w: tf.Tensor4D, stride: number): boolean {
 }
 
 /**
+ * Whether a conv goes to our kernels for one output channel (PatchGAN's last
+ * layer, 31x31x512 -> 30x30x1 in pix2pix). Against the best of the
+ * matrix-product kernels (fastest()) in a pix2pix step (bench/profile.ts), per
+ * call: forward 2.1 -> 0.8 ms, input gradient 0.7 -> 1.0, weight gradient with
+ * its padded copy of x 5.1 -> 1.0.
+ */
+function toOne(w: tf.Tensor4D, stride: number): boolean {
+  return stride === 1 && w.shape[3] === 1 && gemmConvs();
+}
+
+/**
  * A stride-1 input gradient as the forward convolution of the zero-padded dy
  * with the rotated, transposed filter. `crop` rows and columns off each side
  * (the forward pass's zero padding) are left out by padding dy that much less,
@@ -391,7 +402,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, { stride, pad }: ConvOpti
   // checked at each call: loading tfjs-node (the umbrella package) registers tfjs-core's gradients again
   if (tf.getGradient('Conv2D') !== CONV2D_GRAD) tf.registerGradient(CONV2D_GRAD);
   const padding = pad === 0 ? 'valid' : ([[0, 0], [pad, pad], [pad, pad], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
-  const y = pad === 0 && fewOutputs(w, stride) ? conv2dFewOutputs(x, w) : tf.conv2d(x, w, stride, padding);
+  const y = toOne(w, stride) ? dtConvToOne(x, w, pad) : pad === 0 && fewOutputs(w, stride) ? conv2dFewOutputs(x, w) : tf.conv2d(x, w, stride, padding);
   return bias ? tf.add(y, bias) : y;
 }
 

@@ -348,6 +348,38 @@ export function gemmFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: number
   return tf.engine().runKernel(GEMM_FILTER_GRAD, { x, dy }, { kh, kw, stride, pad }) as tf.Tensor4D;
 }
 
+const CONV_TO_ONE = 'DT_DtConvToOne';
+const CONV_TO_ONE_INPUT_GRAD = 'DT_DtConvToOneBackpropInput';
+const CONV_TO_ONE_FILTER_GRAD = 'DT_DtConvToOneBackpropFilter';
+const intAttr = (nb: NativeBackend, name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
+registerNative<{ pad: number }>(CONV_TO_ONE, (nb, { x, filter }, { pad }) => nb.executeSingleOutput('DtConvToOne', [intAttr(nb, 'pad', pad)], [x, filter]));
+registerNative<{ pad: number; rows: number; cols: number }>(CONV_TO_ONE_INPUT_GRAD, (nb, { dy, filter }, { pad, rows, cols }) =>
+  nb.executeSingleOutput('DtConvToOneBackpropInput', [intAttr(nb, 'pad', pad), intAttr(nb, 'rows', rows), intAttr(nb, 'cols', cols)], [dy, filter]));
+registerNative<{ pad: number; kh: number; kw: number }>(CONV_TO_ONE_FILTER_GRAD, (nb, { x, dy }, { pad, kh, kw }) =>
+  nb.executeSingleOutput('DtConvToOneBackpropFilter', [intAttr(nb, 'pad', pad), intAttr(nb, 'kh', kh), intAttr(nb, 'kw', kw)], [x, dy]));
+tf.registerGradient({
+  kernelName: CONV_TO_ONE,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { pad } = attrs as unknown as { pad: number };
+    return {
+      x: () => tf.engine().runKernel(CONV_TO_ONE_INPUT_GRAD, { dy: dy as tf.Tensor, filter }, { pad, rows: x.shape[1], cols: x.shape[2] }) as tf.Tensor4D,
+      filter: () => tf.engine().runKernel(CONV_TO_ONE_FILTER_GRAD, { x, dy: dy as tf.Tensor }, { pad, kh: filter.shape[0], kw: filter.shape[1] }) as tf.Tensor4D,
+    };
+  },
+});
+
+/**
+ * A stride-1 convolution of x zero-padded by `pad` into one channel (filter
+ * [kh, kw, C, 1]) as dot products of channel runs, and its gradients likewise
+ * (native/dt_conv_to_one.cc; the tape computes only the gradients it needs).
+ * Callers check hasDtKernels().
+ */
+export function dtConvToOne(x: tf.Tensor4D, filter: tf.Tensor4D, pad: number): tf.Tensor4D {
+  return tf.engine().runKernel(CONV_TO_ONE, { x, filter }, { pad }) as tf.Tensor4D;
+}
+
 const GEMM_INPUT_GRAD = 'DT_DtGemmConv2DBackpropInput';
 registerNative<{ rows: number; cols: number; stride: number; crop: number }>(GEMM_INPUT_GRAD, (nb, { dy, filter }, { rows, cols, stride, crop }) => {
   const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
