@@ -165,6 +165,7 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
   }
   const n = x.shape[0] * x.shape[1] * x.shape[2];
   checkValuesPerChannel(n, x);
+  if (hasDtKernels()) return dtBatchNormAct(x, p, slope, false, runningStats);
   // PyTorch's update: momentum 0.1 towards the batch mean and the unbiased batch variance
   const withRunning = (y: tf.Tensor4D, mean: tf.Tensor, unbiasedVar: tf.Tensor): BatchNormResult =>
     !runningStats
@@ -174,9 +175,6 @@ export function batchNorm(x: tf.Tensor4D, p: BatchNormParams, training: boolean,
           runningMean: tf.add(tf.mul(p.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)) as tf.Tensor1D,
           runningVar: tf.add(tf.mul(p.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiasedVar, BN_MOMENTUM)) as tf.Tensor1D,
         };
-  if (hasDtKernels()) {
-    return dtBatchNormAct(x, p, slope, false, runningStats);
-  }
   if (hasKernel(FUSED_NORM)) {
     const f = fusedNorm(x, p.weight, p.bias);
     const r = withRunning(activate(f.y, slope), f.mean, f.variance);
