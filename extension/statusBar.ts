@@ -30,7 +30,7 @@ export class ServerStatusBar implements vscode.Disposable {
       this.item.text = task ? `$(sync~spin) DT: ${backend.name} · ${task}` : `$(symbol-misc) DT: ${backend.name}`;
       tip.appendMarkdown(`Backend: **${backend.name}** (tfjs ${backend.tfjsVersion}` +
         (backend.threads ? `, ${backend.threads} threads` : '') + ')\n\n');
-      if (backend.nativeKernels) tip.appendText(`Native kernels (instance norm, reflection padding, split convolutions): ${backend.nativeKernels}\n\n`);
+      if (backend.nativeKernels) tip.appendText(`Native kernels (norms, reflection padding, convolutions): ${backend.nativeKernels}\n\n`);
       if (backend.nativeKernelsBuildable) tip.appendMarkdown('[Build native kernels](command:domainTranslator.buildNativeKernels) (needs g++; about 30 s, then a server restart)\n\n');
       for (const s of backend.skipped) tip.appendText(`Not used: ${s}\n\n`);
       tip.appendText(`Task: ${task ?? 'idle'}`);
