@@ -285,103 +285,91 @@ bool AllocateOutputs(TF_OpKernelContext* ctx, TF_Tensor** outputs, const std::ve
 
 std::vector<int64_t> Dims4(TF_Tensor* t) { return {TF_Dim(t, 0), TF_Dim(t, 1), TF_Dim(t, 2), TF_Dim(t, 3)}; }
 
-template <size_t N>
-void DeleteAll(TF_Tensor* (&tensors)[N]) {
-  for (TF_Tensor* t : tensors) TF_DeleteTensor(t);
+// Reads an op's kIn inputs, runs body(in, out, status) (out: its kOut outputs, for
+// AllocateOutputs), then frees them all.
+template <int kIn, int kOut, typename F>
+void WithTensors(TF_OpKernelContext* ctx, F&& body) {
+  TF_Status* status = TF_NewStatus();
+  TF_Tensor* in[kIn] = {};
+  TF_Tensor* out[kOut] = {};
+  if (GetInputs(ctx, in, kIn, status)) body(in, out, status);
+  for (TF_Tensor* t : in) TF_DeleteTensor(t);
+  for (TF_Tensor* t : out) TF_DeleteTensor(t);
+  TF_DeleteStatus(status);
 }
 
 // DtInstanceNorm(x, bias) -> y, mean [N, C], rstd [N, C]
 void ComputeInstanceNorm(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[2] = {};
-  TF_Tensor* out[3] = {};
-  Shape s;
-  if (!GetInputs(ctx, in, 2, status)) {
-  } else if (!GetShape(in[0], &s) || s.hw < 1 || !IsVector(in[1], s.c)) {
-    Fail(ctx, "DtInstanceNorm takes a float32 [N, H, W, C] tensor and a bias of C values");
-  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.n, s.c}, {s.n, s.c}}, status)) {
-    Normalise<false>(s, true, a.eps, a.slope, Floats(in[0]), Floats(in[1]), nullptr, nullptr, static_cast<float*>(TF_TensorData(out[0])),
-                     static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), nullptr);
-  }
-  DeleteAll(in);
-  DeleteAll(out);
-  TF_DeleteStatus(status);
+  WithTensors<2, 3>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
+    Shape s;
+    if (!GetShape(in[0], &s) || s.hw < 1 || !IsVector(in[1], s.c)) {
+      Fail(ctx, "DtInstanceNorm takes a float32 [N, H, W, C] tensor and a bias of C values");
+    } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.n, s.c}, {s.n, s.c}}, status)) {
+      Normalise<false>(s, true, a.eps, a.slope, Floats(in[0]), Floats(in[1]), nullptr, nullptr, static_cast<float*>(TF_TensorData(out[0])),
+                       static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), nullptr);
+    }
+  });
 }
 
 // DtInstanceNormGrad(dy, x, bias, mean, rstd) -> dx, dbias
 void ComputeInstanceNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[5] = {};
-  TF_Tensor* out[2] = {};
-  Shape s, sx;
-  if (!GetInputs(ctx, in, 5, status)) {
-  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
-             TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
-    Fail(ctx, "DtInstanceNormGrad takes dy and x of one float32 [N, H, W, C] shape, a bias of C values, mean and rstd of N * C values");
-  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}}, status)) {
-    NormaliseGrad<false>(s, true, a.slope, Floats(in[0]), Floats(in[1]), Floats(in[2]), nullptr, nullptr, Floats(in[3]), Floats(in[4]),
-                         static_cast<float*>(TF_TensorData(out[0])), static_cast<float*>(TF_TensorData(out[1])), nullptr, nullptr);
-  }
-  DeleteAll(in);
-  DeleteAll(out);
-  TF_DeleteStatus(status);
+  WithTensors<5, 2>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
+    Shape s, sx;
+    if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
+               TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
+      Fail(ctx, "DtInstanceNormGrad takes dy and x of one float32 [N, H, W, C] shape, a bias of C values, mean and rstd of N * C values");
+    } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}}, status)) {
+      NormaliseGrad<false>(s, true, a.slope, Floats(in[0]), Floats(in[1]), Floats(in[2]), nullptr, nullptr, Floats(in[3]), Floats(in[4]),
+                           static_cast<float*>(TF_TensorData(out[0])), static_cast<float*>(TF_TensorData(out[1])), nullptr, nullptr);
+    }
+  });
 }
 
 // DtBatchNorm(x, scale, offset, running_mean, running_var) -> y, mean, rstd ([1, C], or [N, C] per_sample), and the
 // running statistics after PyTorch's update (per_sample: unchanged)
 void ComputeBatchNorm(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[5] = {};
-  TF_Tensor* out[5] = {};
-  Shape s;
-  if (!GetInputs(ctx, in, 5, status)) {
-  } else if (!GetShape(in[0], &s) || !IsVector(in[1], s.c) || !IsVector(in[2], s.c) || !IsVector(in[3], s.c) || !IsVector(in[4], s.c)) {
-    Fail(ctx, "DtBatchNorm takes a float32 [N, H, W, C] tensor, a scale, an offset and running statistics of C values");
-  } else if (StatCount(s, a.per_sample) < 2) {
-    Fail(ctx, "DtBatchNorm needs more than 1 value per channel");
-  } else if (const int64_t groups = a.per_sample ? s.n : 1;
-             AllocateOutputs(ctx, out, {Dims4(in[0]), {groups, s.c}, {groups, s.c}, {s.c}, {s.c}}, status)) {
-    std::vector<double> moments(2 * groups * s.c);
-    Normalise<true>(s, a.per_sample, a.eps, a.slope, Floats(in[0]), nullptr, Floats(in[1]), Floats(in[2]), static_cast<float*>(TF_TensorData(out[0])),
-                    static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), moments.data());
-    // PyTorch's update, in double as its CPU kernel does: momentum * batch + (1 - momentum) * running
-    const float* running[2] = {Floats(in[3]), Floats(in[4])};
-    for (int k = 0; k < 2; k++) {
-      float* updated = static_cast<float*>(TF_TensorData(out[3 + k]));
-      for (int64_t ch = 0; ch < s.c; ch++) {
-        updated[ch] = a.per_sample ? running[k][ch]
-                                   : static_cast<float>(a.momentum * moments[k * s.c + ch] + (1.0 - a.momentum) * running[k][ch]);
+  WithTensors<5, 5>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
+    Shape s;
+    if (!GetShape(in[0], &s) || !IsVector(in[1], s.c) || !IsVector(in[2], s.c) || !IsVector(in[3], s.c) || !IsVector(in[4], s.c)) {
+      Fail(ctx, "DtBatchNorm takes a float32 [N, H, W, C] tensor, a scale, an offset and running statistics of C values");
+    } else if (StatCount(s, a.per_sample) < 2) {
+      Fail(ctx, "DtBatchNorm needs more than 1 value per channel");
+    } else if (const int64_t groups = a.per_sample ? s.n : 1;
+               AllocateOutputs(ctx, out, {Dims4(in[0]), {groups, s.c}, {groups, s.c}, {s.c}, {s.c}}, status)) {
+      std::vector<double> moments(2 * groups * s.c);
+      Normalise<true>(s, a.per_sample, a.eps, a.slope, Floats(in[0]), nullptr, Floats(in[1]), Floats(in[2]), static_cast<float*>(TF_TensorData(out[0])),
+                      static_cast<float*>(TF_TensorData(out[1])), static_cast<float*>(TF_TensorData(out[2])), moments.data());
+      // PyTorch's update, in double as its CPU kernel does: momentum * batch + (1 - momentum) * running
+      const float* running[2] = {Floats(in[3]), Floats(in[4])};
+      for (int k = 0; k < 2; k++) {
+        float* updated = static_cast<float*>(TF_TensorData(out[3 + k]));
+        for (int64_t ch = 0; ch < s.c; ch++) {
+          updated[ch] = a.per_sample ? running[k][ch]
+                                     : static_cast<float>(a.momentum * moments[k * s.c + ch] + (1.0 - a.momentum) * running[k][ch]);
+        }
       }
     }
-  }
-  DeleteAll(in);
-  DeleteAll(out);
-  TF_DeleteStatus(status);
+  });
 }
 
 // DtBatchNormGrad(dy, x, scale, offset, mean, rstd) -> dx, dscale, doffset
 void ComputeBatchNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& a = *static_cast<Attrs*>(kernel);
-  TF_Status* status = TF_NewStatus();
-  TF_Tensor* in[6] = {};
-  TF_Tensor* out[3] = {};
-  Shape s, sx;
-  if (!GetInputs(ctx, in, 6, status)) {
-  } else if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
-             !IsVector(in[3], s.c) || TF_TensorElementCount(in[4]) != (a.per_sample ? s.n : 1) * s.c ||
-             TF_TensorElementCount(in[5]) != (a.per_sample ? s.n : 1) * s.c) {
-    Fail(ctx, "DtBatchNormGrad takes dy and x of one float32 [N, H, W, C] shape, a scale and an offset of C values, and DtBatchNorm's mean and rstd");
-  } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}, {s.c}}, status)) {
-    NormaliseGrad<true>(s, a.per_sample, a.slope, Floats(in[0]), Floats(in[1]), nullptr, Floats(in[2]), Floats(in[3]), Floats(in[4]),
-                        Floats(in[5]), static_cast<float*>(TF_TensorData(out[0])), nullptr, static_cast<float*>(TF_TensorData(out[1])),
-                        static_cast<float*>(TF_TensorData(out[2])));
-  }
-  DeleteAll(in);
-  DeleteAll(out);
-  TF_DeleteStatus(status);
+  WithTensors<6, 3>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
+    Shape s, sx;
+    if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
+               !IsVector(in[3], s.c) || TF_TensorElementCount(in[4]) != (a.per_sample ? s.n : 1) * s.c ||
+               TF_TensorElementCount(in[5]) != (a.per_sample ? s.n : 1) * s.c) {
+      Fail(ctx, "DtBatchNormGrad takes dy and x of one float32 [N, H, W, C] shape, a scale and an offset of C values, and DtBatchNorm's mean and rstd");
+    } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}, {s.c}}, status)) {
+      NormaliseGrad<true>(s, a.per_sample, a.slope, Floats(in[0]), Floats(in[1]), nullptr, Floats(in[2]), Floats(in[3]), Floats(in[4]),
+                          Floats(in[5]), static_cast<float*>(TF_TensorData(out[0])), nullptr, static_cast<float*>(TF_TensorData(out[1])),
+                          static_cast<float*>(TF_TensorData(out[2])));
+    }
+  });
 }
 
 // Source index of padded index i (0 <= i < n + 2p) under reflection: p - i before, 2(n-1) - (i-p) after.
