@@ -333,11 +333,11 @@ function splitGradOp(op: string, inputs: [string, string], names: [string, strin
 export const splitInputGrad = splitGradOp('DtSplitConv2DBackpropInput', ['dy', 'filter'], ['rows', 'cols'], [1, 2]);
 /** splitFilterGrad(x, dy, filterShape, stride): dW of a 'valid' convolution of x, split like splitInputGrad. */
 export const splitFilterGrad = splitGradOp('DtSplitConv2DBackpropFilter', ['x', 'dy'], ['kh', 'kw'], [0, 1]);
+const intAttr = (nb: NativeBackend, name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
+
 const GEMM_FILTER_GRAD = 'DT_DtGemmConv2DBackpropFilter';
-registerNative<{ kh: number; kw: number; stride: number; pad: number }>(GEMM_FILTER_GRAD, (nb, { x, dy }, { kh, kw, stride, pad }) => {
-  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
-  return nb.executeSingleOutput('DtGemmConv2DBackpropFilter', [int('stride', stride), int('kh', kh), int('kw', kw), int('pad', pad)], [x, dy]);
-});
+registerNative<{ kh: number; kw: number; stride: number; pad: number }>(GEMM_FILTER_GRAD, (nb, { x, dy }, { kh, kw, stride, pad }) =>
+  nb.executeSingleOutput('DtGemmConv2DBackpropFilter', [intAttr(nb, 'stride', stride), intAttr(nb, 'kh', kh), intAttr(nb, 'kw', kw), intAttr(nb, 'pad', pad)], [x, dy]));
 
 /**
  * dW [kh, kw, c, o] of a convolution of x zero-padded by `pad` on every side,
@@ -351,7 +351,6 @@ export function gemmFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, [kh, kw]: number
 const CONV_TO_ONE = 'DT_DtConvToOne';
 const CONV_TO_ONE_INPUT_GRAD = 'DT_DtConvToOneBackpropInput';
 const CONV_TO_ONE_FILTER_GRAD = 'DT_DtConvToOneBackpropFilter';
-const intAttr = (nb: NativeBackend, name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
 registerNative<{ pad: number }>(CONV_TO_ONE, (nb, { x, filter }, { pad }) => nb.executeSingleOutput('DtConvToOne', [intAttr(nb, 'pad', pad)], [x, filter]));
 registerNative<{ pad: number; rows: number; cols: number }>(CONV_TO_ONE_INPUT_GRAD, (nb, { dy, filter }, { pad, rows, cols }) =>
   nb.executeSingleOutput('DtConvToOneBackpropInput', [intAttr(nb, 'pad', pad), intAttr(nb, 'rows', rows), intAttr(nb, 'cols', cols)], [dy, filter]));
@@ -374,17 +373,15 @@ tf.registerGradient({
  * A stride-1 convolution of x zero-padded by `pad` into one channel (filter
  * [kh, kw, C, 1]) as dot products of channel runs, and its gradients likewise
  * (native/dt_conv_to_one.cc; the tape computes only the gradients it needs).
- * Callers check hasDtKernels().
+ * Callers check gemmConvs() (the ops need AVX2 and FMA).
  */
 export function dtConvToOne(x: tf.Tensor4D, filter: tf.Tensor4D, pad: number): tf.Tensor4D {
   return tf.engine().runKernel(CONV_TO_ONE, { x, filter }, { pad }) as tf.Tensor4D;
 }
 
 const GEMM_INPUT_GRAD = 'DT_DtGemmConv2DBackpropInput';
-registerNative<{ rows: number; cols: number; stride: number; crop: number }>(GEMM_INPUT_GRAD, (nb, { dy, filter }, { rows, cols, stride, crop }) => {
-  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
-  return nb.executeSingleOutput('DtGemmConv2DBackpropInput', [int('stride', stride), int('rows', rows), int('cols', cols), int('pad_top', crop), int('pad_left', crop)], [dy, filter]);
-});
+registerNative<{ rows: number; cols: number; stride: number; crop: number }>(GEMM_INPUT_GRAD, (nb, { dy, filter }, { rows, cols, stride, crop }) =>
+  nb.executeSingleOutput('DtGemmConv2DBackpropInput', [intAttr(nb, 'stride', stride), intAttr(nb, 'rows', rows), intAttr(nb, 'cols', cols), intAttr(nb, 'pad_top', crop), intAttr(nb, 'pad_left', crop)], [dy, filter]));
 
 /**
  * dx [n, rows, cols, c] = inputShape of a 'valid' convolution of an input
@@ -444,9 +441,8 @@ function winogradFits(x: number[], filter: number[], stride: number): boolean {
 export function winogradConv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: number[]): tf.Tensor4D {
   const nb = tf.backend() as unknown as NativeBackend;
   const b = nb.binding;
-  const int = (name: string, value: number) => ({ name, type: b.TF_ATTR_INT, value });
   const [n, h, w] = x.shape;
-  const v = nb.executeSingleOutput('DtWinogradInput', PAD_ATTRS.map((name, i) => int(name, pads[i])), [x]);
+  const v = nb.executeSingleOutput('DtWinogradInput', PAD_ATTRS.map((name, i) => intAttr(nb, name, pads[i])), [x]);
   const u = nb.executeSingleOutput('DtWinogradFilter', [], [filter]);
   const oneDnn = hasOneDnn();
   const m = nb.executeSingleOutput(oneDnn ? '_MklBatchMatMulV2' : 'BatchMatMulV2', [
@@ -455,15 +451,14 @@ export function winogradConv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: nu
     { name: 'adj_y', type: b.TF_ATTR_BOOL, value: false },
     ...(oneDnn ? [oneDnnLabel(b)] : []),
   ], [v, u]);
-  const y = nb.executeSingleOutput('DtWinogradOutput', [int('n', n), int('rows', h + pads[0] + pads[1] - 2), int('cols', w + pads[2] + pads[3] - 2)], [m]);
+  const y = nb.executeSingleOutput('DtWinogradOutput', [intAttr(nb, 'n', n), intAttr(nb, 'rows', h + pads[0] + pads[1] - 2), intAttr(nb, 'cols', w + pads[2] + pads[3] - 2)], [m]);
   tf.dispose([v, u, m]);
   return y as tf.Tensor4D;
 }
 
 function directConv2d(op: 'DtSplitConv2D' | 'DtGemmConv2D', x: tf.TensorInfo, filter: tf.TensorInfo, stride: number, pads: number[]): tf.Tensor4D {
   const nb = tf.backend() as unknown as NativeBackend;
-  const int = (name: string, value: number) => ({ name, type: nb.binding.TF_ATTR_INT, value });
-  return nb.executeSingleOutput(op, [int('stride', stride), ...PAD_ATTRS.map((name, i) => int(name, pads[i]))], [x, filter]) as tf.Tensor4D;
+  return nb.executeSingleOutput(op, [intAttr(nb, 'stride', stride), ...PAD_ATTRS.map((name, i) => intAttr(nb, name, pads[i]))], [x, filter]) as tf.Tensor4D;
 }
 
 /**
