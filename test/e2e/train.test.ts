@@ -146,7 +146,7 @@ async function buildNativeKernels(page: Page): Promise<void> {
   await page.locator('.notification-toast', { hasText: /native kernels built in \d+ s; the server restarted with them/ }).waitFor({ timeout: 300_000 });
   await page.mouse.move(700, 400);
   // a string: Playwright normalises its whitespace, and the tooltip's spaces are non-breaking
-  await statusTooltip(page, 'split convolutions): loaded; convolutions split over');
+  await statusTooltip(page, 'convolutions): loaded; convolutions split over');
   await shot(page, '0-kernels-loaded');
   await page.mouse.move(700, 400);
 }
