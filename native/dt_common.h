@@ -226,6 +226,17 @@ inline int ConvParts(double flops, int64_t units) {
   return flops < kMinSplitFlops ? 1 : static_cast<int>(std::clamp<int64_t>(units, 1, pool().size()));
 }
 
+// Runs ranges(begin, end) on the cores over ConvParts(flops, units) contiguous ranges of [0, units).
+template <typename F>
+void RunByRanges(int64_t units, double flops, F&& ranges) {
+  const int parts = ConvParts(flops, units);
+  pool().Run(parts, [&](int p) {
+    int64_t begin, end;
+    Split(units, p, parts, &begin, &end);
+    ranges(begin, end);
+  });
+}
+
 // Whether oh x ow is the output of a 'valid' convolution of h x w with a kh x kw filter and stride s.
 inline bool ValidOutput(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t s, int64_t oh, int64_t ow) {
   return kh >= 1 && kw >= 1 && h >= kh && w >= kw && (h - kh) / s + 1 == oh && (w - kw) / s + 1 == ow;

@@ -69,6 +69,7 @@ DT_FMA void WeightedRows(const float* const* rows, const float* s, int64_t count
 struct ToOne {
   int64_t n, h, w, c, kh, kw, pad, oh, ow;
   int64_t Taps() const { return kh * kw; }
+  double Flops() const { return 2.0 * n * oh * ow * Taps() * c; }
   // x's pixel under tap (i, j) of output pixel (oy, ox), or -1 in the padding
   int64_t Under(int64_t img, int64_t oy, int64_t ox, int64_t i, int64_t j) const {
     const int64_t y = oy + i - pad, x = ox + j - pad;
@@ -90,17 +91,6 @@ void* CreateFilterGrad(TF_OpKernelConstruction* ctx) {
 }
 void DeleteToOneAttrs(void* a) { delete static_cast<ToOneAttrs*>(a); }
 
-// Splits `units` rows over the cores for a job of `flops`.
-template <typename F>
-void ByRows(int64_t units, double flops, F&& rows) {
-  const int parts = ConvParts(flops, units);
-  pool().Run(parts, [&](int p) {
-    int64_t begin, end;
-    Split(units, p, parts, &begin, &end);
-    rows(begin, end);
-  });
-}
-
 void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   const auto& a = *static_cast<ToOneAttrs*>(kernel);
   ConvTensors tensors;
@@ -118,7 +108,7 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   if (!y) return;
   const float* x = static_cast<const float*>(TF_TensorData(in[0]));
   const float* f = static_cast<const float*>(TF_TensorData(in[1]));
-  ByRows(v.n * v.oh, 2.0 * v.n * v.oh * v.ow * v.Taps() * v.c, [&](int64_t r0, int64_t r1) {
+  RunByRanges(v.n * v.oh, v.Flops(), [&](int64_t r0, int64_t r1) {
     std::vector<const float*> xs(v.Taps()), fs(v.Taps());  // the taps inside x: x's and the filter's channel runs
     for (int64_t r = r0; r < r1; r++) {
       const int64_t img = r / v.oh, oy = r % v.oh;
@@ -152,7 +142,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   if (!dx) return;
   const float* dy = static_cast<const float*>(TF_TensorData(in[0]));
   const float* f = static_cast<const float*>(TF_TensorData(in[1]));
-  ByRows(v.n * v.h, 2.0 * v.n * v.oh * v.ow * v.Taps() * v.c, [&](int64_t r0, int64_t r1) {
+  RunByRanges(v.n * v.h, v.Flops(), [&](int64_t r0, int64_t r1) {
     std::vector<const float*> fs(v.Taps());  // the filter's taps that reach this pixel, and their dy
     std::vector<float> ds(v.Taps());
     for (int64_t r = r0; r < r1; r++) {
@@ -189,7 +179,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   if (!dw) return;
   const float* x = static_cast<const float*>(TF_TensorData(in[0]));
   const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
-  ByRows(v.Taps(), 2.0 * v.n * v.oh * v.ow * v.Taps() * v.c, [&](int64_t t0, int64_t t1) {
+  RunByRanges(v.Taps(), v.Flops(), [&](int64_t t0, int64_t t1) {
     std::vector<const float*> xs(v.n * v.oh * v.ow);  // the pixels this tap reads inside x, and their dy
     std::vector<float> ds(xs.size());
     for (int64_t t = t0; t < t1; t++) {

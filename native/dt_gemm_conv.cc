@@ -550,13 +550,8 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
       } else if (dw && v.k() > 0 && v.o > 0) {
         const float* x = static_cast<const float*>(TF_TensorData(in[0]));
         const float* dy = static_cast<const float*>(TF_TensorData(in[1]));
-        const int64_t tiles = (v.k() + kMR - 1) / kMR;
-        const int parts = ConvParts(2.0 * v.pixels() * v.k() * v.o, tiles);
-        pool().Run(parts, [&](int p) {
-          int64_t t0, t1;
-          Split(tiles, p, parts, &t0, &t1);
-          FilterGradRows(v, x, dy, dw, t0, t1);
-        });
+        RunByRanges((v.k() + kMR - 1) / kMR, 2.0 * v.pixels() * v.k() * v.o,
+                    [&](int64_t t0, int64_t t1) { FilterGradRows(v, x, dy, dw, t0, t1); });
       }
     }
   }
