@@ -7,7 +7,9 @@
 //
 //   DtGemmConv2D(x [N,H,W,C], filter [kh,kw,C,O]) -> y [N,OH,OW,O]
 //     stride s, zero padding pad_top/bottom/left/right: y = patches(x) · filter,
-//     a patch row per output pixel gathered (im2col) block by block;
+//     a patch row per output pixel gathered (im2col) block by block, or read
+//     where it lies in x (6 pixels of one output row with their windows inside x:
+//     each window row is one run of x, the next pixel's s·C floats on);
 //   DtGemmConv2DBackpropFilter(x [N,H,W,C], dy [N,OH,OW,O]) -> dw [kh,kw,C,O]
 //     of a convolution with stride s of x zero-padded by pad on every side
 //     (zeros gathered, no padded copy of x): dw = patches(x)ᵀ · dy;
@@ -198,6 +200,21 @@ struct ForwardPatches {
   int64_t Pixels() const { return v.pixels(); }
   void Slabs(int64_t j0, int64_t j1, int64_t k0, int64_t kc, float* dst) const { PackSlabs(f, v.o, j0, j1, k0, kc, dst); }
   float* Row(int64_t m) const { return y + m * v.o; }
+  // Whether output pixels [m, m + 6) are in one output row with their windows inside x:
+  // their patches are then read where they lie (Run), not copied.
+  bool Direct(int64_t m) const {
+    const int64_t oy = (m % (v.oh * v.ow)) / v.ow, ox = m % v.ow, y0 = oy * v.s - v.top, x0 = ox * v.s - v.left;
+    return ox + kMR <= v.ow && y0 >= 0 && y0 + v.kh <= v.h && x0 >= 0 && (ox + kMR - 1) * v.s - v.left + v.kw <= v.w;
+  }
+  // Where patch column k of a Direct pixel m lies in x, and how many columns follow it there
+  // (to the end of its window row); the next pixel's is s·C floats on.
+  const float* Run(int64_t m, int64_t k, int64_t* len) const {
+    const int64_t per_image = v.oh * v.ow, b = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
+    const int64_t row = v.kw * v.c, i = k / row, q = k % row;
+    *len = row - q;
+    return x + ((b * v.h + oy * v.s + i - v.top) * v.w + ox * v.s - v.left) * v.c + q;
+  }
+  int64_t RunStride() const { return v.s * v.c; }
   // Patch columns [k0, k0 + kc) of output pixel m, zeros where the window is in the padding.
   void Patch(int64_t m, int64_t k0, int64_t kc, float* dst) const {
     const int64_t per_image = v.oh * v.ow, b = m / per_image, oy = (m % per_image) / v.ow, ox = m % v.ow;
@@ -227,19 +244,34 @@ DT_FMA void PatchGemm(const P& p, const float* packed_b, int64_t m0, int64_t m1)
   const bool scattered = p.Scattered();
   float* a = ScratchBuffer(kPackedA, mc * kKC);
   float* block = scattered ? ScratchBuffer(kBlock, mc * n) : nullptr;
+  std::vector<char> direct(mc / kMR);
   for (int64_t mb = m0; mb < m1; mb += mc) {
     const int64_t rows = std::min(mc, m1 - mb);
     float* out = scattered ? block : p.Row(mb);
+    for (int64_t r = 0; r < rows; r += kMR) direct[r / kMR] = r + kMR <= rows && p.Direct(mb + r);
     for (int64_t kb = 0; kb < k; kb += kKC) {
       const int64_t kc = std::min(kKC, k - kb);
-      for (int64_t r = 0; r < rows; r++) p.Patch(mb + r, kb, kc, a + r * kc);
+      for (int64_t r = 0; r < rows; r++) {
+        if (!direct[r / kMR]) p.Patch(mb + r, kb, kc, a + r * kc);
+      }
       for (int64_t r = 0; r < rows; r += kMR) {
         for (int64_t j = 0; j < slabs; j++) {
           const float* b = packed_b + (j * k + kb) * kNR;
           const int64_t cols = std::min<int64_t>(kNR, n - j * kNR);
           float* c = out + r * n + j * kNR;
-          if (r + kMR <= rows && cols == kNR) Tile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0);
-          else EdgeTile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
+          if (direct[r / kMR]) {
+            // the block's columns run by run, each piece's sums carried on in c: the same terms in the same order
+            for (int64_t q = kb, len = 0; q < kb + kc; q += len) {
+              const float* run = p.Run(mb + r, q, &len);
+              len = std::min(len, kb + kc - q);
+              if (cols == kNR) Tile<1, 0>(len, run, p.RunStride(), b + (q - kb) * kNR, c, n, q > 0);
+              else EdgeTile<1, 0>(len, run, p.RunStride(), b + (q - kb) * kNR, c, n, q > 0, kMR, cols);
+            }
+          } else if (r + kMR <= rows && cols == kNR) {
+            Tile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0);
+          } else {
+            EdgeTile<1, 0>(kc, a + r * kc, kc, b, c, n, kb > 0, std::min<int64_t>(kMR, rows - r), cols);
+          }
         }
       }
     }
@@ -420,6 +452,10 @@ struct Phase {
   int64_t py, px, ka, kb, y0, x0, ny, nx;
   // at stride 1 the one phase is all of dx, row after row
   bool Scattered() const { return g.s > 1; }
+  // dy's patches run backwards in memory: always copied
+  bool Direct(int64_t) const { return false; }
+  const float* Run(int64_t, int64_t, int64_t*) const { return nullptr; }
+  int64_t RunStride() const { return 0; }
   int64_t K() const { return ka * kb * g.o; }
   int64_t N() const { return g.c; }
   int64_t Pixels() const { return g.n * ny * nx; }

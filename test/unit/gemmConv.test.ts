@@ -161,6 +161,29 @@ describe('FMA convolutions (native/dt_gemm_conv.cc)', () => {
     });
   });
 
+  test('windows inside x are read where they lie, the others copied: an image gets the same values, bit for bit, wherever its tiles of 6 pixels fall', () => {
+    if (!gemmConvs()) return;
+    // [x, kernel, stride, pads]: 441 and 529 output pixels an image (not multiples of 6, more than the 192 where
+    // the columns split), so the second image's tiles are shifted against it alone: a tile that lies in one
+    // output row (read in place) alone spans two (copied) in the batch, and the other way round
+    const convs: [[number, number, number, number], number, number, number[]][] = [
+      [[2, 23, 23, 16], 3, 1, [0, 0, 0, 0]],
+      [[2, 45, 45, 3], 7, 2, [3, 3, 3, 3]], // from RGB at stride 2: runs of 21 per window row, the border copied with its zeros
+    ];
+    tf.tidy(() => {
+      for (const [shape, k, stride, p] of convs) {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 7) as tf.Tensor4D;
+        const w = tf.randomNormal([k, k, shape[3], 24], 0, 0.1, 'float32', 8) as tf.Tensor4D;
+        const batch = gemmConv2d(x, w, stride, p);
+        const [, oh, ow, o] = batch.shape;
+        for (let i = 0; i < 2; i++) {
+          const alone = gemmConv2d(tf.slice(x, [i, 0, 0, 0], [1, ...shape.slice(1)]), w, stride, p);
+          assert.deepEqual(alone.dataSync(), tf.slice(batch, [i, 0, 0, 0], [1, oh, ow, o]).dataSync(), `${shape.join('x')} k${k} s${stride}: image ${i}`);
+        }
+      }
+    });
+  });
+
   test('Conv2D chooses among the split, FMA and Winograd kernels per stride, not only per shape', () => {
     if (!gemmConvs()) return;
     // PatchGAN's fourth conv (stride 1) and the U-Net's fourth (stride 2) take the same input and filter shapes
