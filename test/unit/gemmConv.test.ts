@@ -4,7 +4,8 @@
 // channels, reduction blocks, tiles across filter taps, asymmetric padding,
 // rows a strided conv never reads), on both of its paths (up to 192 output
 // pixels the cores split the filter's columns, WideGemm; beyond, the pixels),
-// and an image's result whatever its batch and so whichever path it took;
+// and an image's result whatever its batch and so whichever path it took and
+// whether its patches were read in place or copied;
 // the convolution into one channel (native/dt_conv_to_one.cc) likewise.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
