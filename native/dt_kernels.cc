@@ -318,7 +318,7 @@ void ComputeInstanceNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   WithTensors<5, 2>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
     Shape s, sx;
     if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
-               TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
+        TF_TensorElementCount(in[3]) != s.n * s.c || TF_TensorElementCount(in[4]) != s.n * s.c) {
       Fail(ctx, "DtInstanceNormGrad takes dy and x of one float32 [N, H, W, C] shape, a bias of C values, mean and rstd of N * C values");
     } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}}, status)) {
       NormaliseGrad<false>(s, true, a.slope, Floats(in[0]), Floats(in[1]), Floats(in[2]), nullptr, nullptr, Floats(in[3]), Floats(in[4]),
@@ -361,8 +361,8 @@ void ComputeBatchNormGrad(void* kernel, TF_OpKernelContext* ctx) {
   WithTensors<6, 3>(ctx, [&](TF_Tensor** in, TF_Tensor** out, TF_Status* status) {
     Shape s, sx;
     if (!GetShape(in[0], &s) || !GetShape(in[1], &sx) || s.n != sx.n || s.hw != sx.hw || s.c != sx.c || !IsVector(in[2], s.c) ||
-               !IsVector(in[3], s.c) || TF_TensorElementCount(in[4]) != (a.per_sample ? s.n : 1) * s.c ||
-               TF_TensorElementCount(in[5]) != (a.per_sample ? s.n : 1) * s.c) {
+        !IsVector(in[3], s.c) || TF_TensorElementCount(in[4]) != (a.per_sample ? s.n : 1) * s.c ||
+        TF_TensorElementCount(in[5]) != (a.per_sample ? s.n : 1) * s.c) {
       Fail(ctx, "DtBatchNormGrad takes dy and x of one float32 [N, H, W, C] shape, a scale and an offset of C values, and DtBatchNorm's mean and rstd");
     } else if (AllocateOutputs(ctx, out, {Dims4(in[0]), {s.c}, {s.c}}, status)) {
       NormaliseGrad<true>(s, a.per_sample, a.slope, Floats(in[0]), Floats(in[1]), nullptr, Floats(in[2]), Floats(in[3]), Floats(in[4]),
