@@ -69,6 +69,9 @@ DT_FMA void WeightedRows(const float* const* rows, const float* s, int64_t count
 struct ToOne {
   int64_t n, h, w, c, kh, kw, pad, oh, ow;
   int64_t Taps() const { return kh * kw; }
+  // the output's rows and columns for x zero-padded by pad
+  int64_t RowsOut() const { return h + 2 * pad - kh + 1; }
+  int64_t ColsOut() const { return w + 2 * pad - kw + 1; }
   double Flops() const { return 2.0 * n * oh * ow * Taps() * c; }
   // x's pixel under tap (i, j) of output pixel (oy, ox), or -1 in the padding
   int64_t Under(int64_t img, int64_t oy, int64_t ox, int64_t i, int64_t j) const {
@@ -97,8 +100,8 @@ void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   TF_Tensor** in = tensors.in;
   if (!Inputs(ctx, in, 2, "DtConvToOne takes float32 x [N, H, W, C] and filter [kh, kw, C, 1]")) return;
   ToOne v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), TF_Dim(in[1], 0), TF_Dim(in[1], 1), a.pad, 0, 0};
-  v.oh = v.h + 2 * v.pad - v.kh + 1;
-  v.ow = v.w + 2 * v.pad - v.kw + 1;
+  v.oh = v.RowsOut();
+  v.ow = v.ColsOut();
   if (TF_Dim(in[1], 2) != v.c || TF_Dim(in[1], 3) != 1 || v.oh < 1 || v.ow < 1) {
     Fail(ctx, "DtConvToOne: the filter must be [kh, kw, C, 1] with x's C, and the padded x cover it");
     return;
@@ -133,7 +136,7 @@ void ComputeInputGrad(void* kernel, TF_OpKernelContext* ctx) {
   TF_Tensor** in = tensors.in;
   if (!Inputs(ctx, in, 2, "DtConvToOneBackpropInput takes float32 dy [N, OH, OW, 1] and filter [kh, kw, C, 1]")) return;
   ToOne v{TF_Dim(in[0], 0), a.rows, a.cols, TF_Dim(in[1], 2), TF_Dim(in[1], 0), TF_Dim(in[1], 1), a.pad, TF_Dim(in[0], 1), TF_Dim(in[0], 2)};
-  if (TF_Dim(in[0], 3) != 1 || TF_Dim(in[1], 3) != 1 || v.oh != v.h + 2 * v.pad - v.kh + 1 || v.ow != v.w + 2 * v.pad - v.kw + 1) {
+  if (TF_Dim(in[0], 3) != 1 || TF_Dim(in[1], 3) != 1 || v.oh != v.RowsOut() || v.ow != v.ColsOut()) {
     Fail(ctx, "DtConvToOneBackpropInput: dy must be the convolution's output for rows x cols zero-padded by pad, and the filter [kh, kw, C, 1]");
     return;
   }
@@ -169,8 +172,7 @@ void ComputeFilterGrad(void* kernel, TF_OpKernelContext* ctx) {
   TF_Tensor** in = tensors.in;
   if (!Inputs(ctx, in, 2, "DtConvToOneBackpropFilter takes float32 x [N, H, W, C] and dy [N, OH, OW, 1]")) return;
   ToOne v{TF_Dim(in[0], 0), TF_Dim(in[0], 1), TF_Dim(in[0], 2), TF_Dim(in[0], 3), a.kh, a.kw, a.pad, TF_Dim(in[1], 1), TF_Dim(in[1], 2)};
-  if (TF_Dim(in[1], 0) != v.n || TF_Dim(in[1], 3) != 1 || v.kh < 1 || v.kw < 1 || v.oh != v.h + 2 * v.pad - v.kh + 1 ||
-      v.ow != v.w + 2 * v.pad - v.kw + 1) {
+  if (TF_Dim(in[1], 0) != v.n || TF_Dim(in[1], 3) != 1 || v.kh < 1 || v.kw < 1 || v.oh != v.RowsOut() || v.ow != v.ColsOut()) {
     Fail(ctx, "DtConvToOneBackpropFilter: dy must be the convolution's output for x zero-padded by pad and kh x kw");
     return;
   }
